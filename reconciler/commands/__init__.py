@@ -1,0 +1,11 @@
+"""CLI commands, one module each. Add a module's command to `registered()`."""
+
+from __future__ import annotations
+
+import click
+
+
+def registered() -> list[click.Command]:
+    commands: list[click.Command] = []
+    # Each command module is imported here; keep one line per module.
+    return commands

@@ -1,0 +1,81 @@
+"""Errors that point at the fix: where (file:line:col), which resource, what, and a hint.
+
+Every stage (manifest loading, plan validation, CLI) reports problems as
+`Diagnostic`s so that they can be shown all at once, as text or as JSON.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    file: str
+    line: int  # 1-based
+    column: int  # 1-based
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    message: str
+    location: Location | None = None
+    resource: str | None = None  # "Kind/name"
+    hint: str | None = None  # e.g. "did you mean 'Visma.net'?"
+
+    def __str__(self) -> str:
+        parts = []
+        if self.location is not None:
+            parts.append(f"{self.location}:")
+        if self.resource:
+            parts.append(f"{self.resource}:")
+        parts.append(self.message)
+        text = " ".join(parts)
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+    def to_dict(self) -> dict[str, object]:
+        data: dict[str, object] = {
+            "file": self.location.file if self.location else None,
+            "line": self.location.line if self.location else None,
+            "column": self.location.column if self.location else None,
+            "resource": self.resource,
+            "message": self.message,
+            "hint": self.hint,
+        }
+        return data
+
+
+class DiagnosticError(Exception):
+    """One or more problems the user has to fix; never a traceback for them."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
+        self.diagnostics: tuple[Diagnostic, ...] = tuple(
+            sorted(diagnostics, key=_sort_key)
+        )
+        super().__init__("\n".join(str(d) for d in self.diagnostics))
+
+
+def _sort_key(d: Diagnostic) -> tuple[object, ...]:
+    loc = d.location
+    return (loc is None, asdict(loc) if loc else {}, d.resource or "", d.message)
+
+
+def did_you_mean(word: str, choices: Sequence[str]) -> str | None:
+    """A 'did you mean …' hint for a misspelt key, kind or name, or None."""
+    lowered = {c.lower(): c for c in choices}
+    if word.lower() in lowered and lowered[word.lower()] != word:
+        return f"did you mean '{lowered[word.lower()]}'?"
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    if not close:
+        close = [
+            lowered[m]
+            for m in difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
+        ]
+    return f"did you mean '{close[0]}'?" if close else None

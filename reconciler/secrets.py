@@ -1,0 +1,51 @@
+"""Values that must never be shown.
+
+A `Sensitive` wraps a resolved secret (from `${env:…}`/`${file:…}` references,
+or any value of a Password-type config field). Formatting it in any way gives
+`(sensitive)`; JSON encoding and pickling fail loudly rather than leak. Only
+code that sends the value to the CRM calls `reveal()`.
+"""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+REDACTED = "(sensitive)"
+
+
+class Sensitive:
+    __slots__ = ("_value", "reference")
+
+    def __init__(self, value: str, reference: str | None = None) -> None:
+        self._value = value
+        # What the manifest said, e.g. "${env:VISMA_API_KEY}"; safe to show.
+        # None when the value is sensitive because of its field type only.
+        self.reference = reference
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __str__(self) -> str:
+        return REDACTED
+
+    def __repr__(self) -> str:
+        return f"Sensitive({self.reference!r})" if self.reference else "Sensitive()"
+
+    def __format__(self, spec: str) -> str:
+        return format(REDACTED, spec)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sensitive):
+            return self._value == other._value
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(("Sensitive", self._value))
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError("a Sensitive value cannot be pickled")
+
+
+def reveal(value: object) -> object:
+    """The plain value behind `value` (for the wire only)."""
+    return value.reveal() if isinstance(value, Sensitive) else value
