@@ -63,6 +63,10 @@ class LiveErpConnection:
     group_ids: tuple[int, ...] = ()
     associate_ids: tuple[int, ...] = ()
     config: Mapping[str, WireValue] = field(default_factory=dict)
+    # Opaque sync watermark, owned by the sync engine; sent back unchanged on
+    # save so that saving does not reset it. Not part of equality (it moves
+    # while syncs run), and not something a plan should diff or fingerprint.
+    most_recent_timestamp: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,8 @@ class LiveQuoteConnection:
     config: Mapping[str, WireValue] = field(default_factory=dict)
     erp_name: str = ""
     rank: int = 0
+    # Connector-specific XML, sent back unchanged on save; not part of equality.
+    extra_data: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
