@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True, order=True)
@@ -64,7 +64,8 @@ class DiagnosticError(Exception):
 
 def _sort_key(d: Diagnostic) -> tuple[object, ...]:
     loc = d.location
-    return (loc is None, asdict(loc) if loc else {}, d.resource or "", d.message)
+    position = (loc.file, loc.line, loc.column) if loc else ("", 0, 0)
+    return (loc is None, position, d.resource or "", d.message)
 
 
 def did_you_mean(word: str, choices: Sequence[str]) -> str | None:

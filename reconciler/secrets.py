@@ -42,6 +42,13 @@ class Sensitive:
     def __hash__(self) -> int:
         return hash(("Sensitive", self._value))
 
+    # Immutable: copies (dataclasses.replace, deepcopy) may share it; pickling may not.
+    def __copy__(self) -> "Sensitive":
+        return self
+
+    def __deepcopy__(self, memo: dict[int, object]) -> "Sensitive":
+        return self
+
     def __reduce__(self) -> NoReturn:
         raise TypeError("a Sensitive value cannot be pickled")
 
