@@ -166,6 +166,7 @@ class Desired:
 
     resources: tuple[DesiredResource, ...]
     digest: str  # sha256 over the manifest files' paths and bytes, in load order
+    files: tuple[str, ...] = ()  # the manifest files read, as shown to users, in load order
 
     def of_kind(self, kind: Kind) -> list[DesiredResource]:
         return [r for r in self.resources if r.kind == kind]

@@ -1,0 +1,165 @@
+"""Secret references in config values: `${env:NAME}`, `${file:path}`, `$${` for a literal `${`.
+
+A reference may sit anywhere in a string ("Bearer ${env:TOKEN}"). A value that
+used any reference becomes `Sensitive`; errors name the reference, never a value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from reconciler.diagnostics import did_you_mean
+from reconciler.manifest.files import ReadFailed, display_path, read_text
+from reconciler.secrets import Sensitive
+
+MAX_SECRET_FILE_BYTES = 1024 * 1024
+SCHEMES = ("env", "file")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class ReferenceProblem:
+    message: str
+    hint: str | None = None
+
+
+class BadReference(Exception):
+    def __init__(self, problem: ReferenceProblem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class _Literal:
+    text: str
+
+
+@dataclass(frozen=True)
+class _Reference:
+    scheme: str
+    argument: str
+
+    def __str__(self) -> str:
+        return f"${{{self.scheme}:{self.argument}}}"
+
+
+def parse_template(template: str) -> list[_Literal | _Reference]:
+    """Split a string into literal text and references; raise BadReference on a malformed `${`."""
+    parts: list[_Literal | _Reference] = []
+    literal: list[str] = []
+    i = 0
+    while i < len(template):
+        if template.startswith("$${", i):
+            literal.append("${")
+            i += 3
+        elif template.startswith("${", i):
+            end = template.find("}", i + 2)
+            if end < 0:
+                raise BadReference(
+                    ReferenceProblem(
+                        f"unterminated reference '{_clip(template[i:])}'",
+                        "close it with '}', or write '$${' for a literal '${'",
+                    )
+                )
+            parts.append(_Literal("".join(literal)))
+            literal = []
+            parts.append(_parse_reference(template[i : end + 1]))
+            i = end + 1
+        else:
+            literal.append(template[i])
+            i += 1
+    parts.append(_Literal("".join(literal)))
+    return [p for p in parts if not (isinstance(p, _Literal) and not p.text)]
+
+
+def _parse_reference(text: str) -> _Reference:
+    body = text[2:-1]
+    scheme, colon, argument = body.partition(":")
+    if not colon or scheme not in SCHEMES:
+        close = did_you_mean(scheme, SCHEMES) if colon else None
+        if close:
+            fixed = "${" + close.split("'")[1] + ":" + argument + "}"
+            hint = f"did you mean '{fixed}'?"
+        else:
+            hint = "use ${env:NAME} or ${file:path}; write '$${' for a literal '${'"
+        raise BadReference(ReferenceProblem(f"unknown reference '{_clip(text)}'", hint))
+    if scheme == "env" and not _ENV_NAME.match(argument):
+        raise BadReference(
+            ReferenceProblem(
+                f"invalid environment variable name in '{_clip(text)}'",
+                "names are letters, digits and '_', not starting with a digit",
+            )
+        )
+    if scheme == "file" and not argument.strip():
+        raise BadReference(ReferenceProblem(f"empty file path in '{text}'"))
+    return _Reference(scheme, argument)
+
+
+def has_reference(template: str) -> bool:
+    """True if the string would be resolved as (or fail as) a reference."""
+    return "${" in template.replace("$${", "")
+
+
+def resolve(template: str, *, manifest_dir: Path, env: Mapping[str, str]) -> str | Sensitive:
+    """The value of a config string: plain str unless it used a reference."""
+    parts = parse_template(template)
+    if not any(isinstance(p, _Reference) for p in parts):
+        return "".join(p.text for p in parts if isinstance(p, _Literal))
+    values: list[str] = []
+    for part in parts:
+        if isinstance(part, _Literal):
+            values.append(part.text)
+        elif part.scheme == "env":
+            values.append(_env(part, env))
+        else:
+            values.append(_file(part, manifest_dir))
+    return Sensitive("".join(values), reference=template)
+
+
+def _env(ref: _Reference, env: Mapping[str, str]) -> str:
+    if ref.argument not in env:
+        close = did_you_mean(ref.argument, [name for name in env if _ENV_NAME.match(name)])
+        hint = close or f"set {ref.argument} in the environment (in CI: from the secret store)"
+        raise BadReference(
+            ReferenceProblem(f"environment variable {ref.argument} is not set (from '{ref}')", hint)
+        )
+    value = env[ref.argument]
+    if value == "":
+        # An unset CI secret usually arrives as an empty string.
+        raise BadReference(
+            ReferenceProblem(
+                f"environment variable {ref.argument} is empty (from '{ref}')",
+                "check that the secret is defined where the variable is set",
+            )
+        )
+    return value
+
+
+def _file(ref: _Reference, manifest_dir: Path) -> str:
+    path = manifest_dir / Path(ref.argument).expanduser()
+    shown = display_path(path)
+    try:
+        _, text = read_text(path, shown, limit=MAX_SECRET_FILE_BYTES, what="secret file")
+    except ReadFailed as exc:
+        problem = exc.diagnostic.message.replace(f"{shown}: ", "", 1)
+        raise BadReference(
+            ReferenceProblem(
+                f"{problem}: {shown} (from '{ref}')",
+                exc.diagnostic.hint or "paths are relative to the manifest file",
+            )
+        ) from None
+    # Editors end files with a newline; the secret is the line, not the line break.
+    if text.endswith("\r\n"):
+        text = text[:-2]
+    elif text.endswith("\n"):
+        text = text[:-1]
+    if text == "":
+        raise BadReference(ReferenceProblem(f"secret file is empty: {shown} (from '{ref}')"))
+    return text
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,251 @@
+"""One YAML document -> a manifest model, with pydantic's errors translated.
+
+Pydantic reports a union mismatch as one line per union member ("Input should
+be a valid boolean … integer … number …"); users get one sentence per problem,
+at the file:line:col of the key it is about.
+"""
+
+from __future__ import annotations
+
+import re
+import typing
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from reconciler.diagnostics import Diagnostic, Location, did_you_mean
+from reconciler.manifest.models import (
+    API_VERSION,
+    KINDS,
+    AnyManifest,
+    ErpConnection,
+    QuoteConnection,
+    SyncConnector,
+)
+from reconciler.manifest.yaml_source import NodePath, YamlDocument
+
+MODELS: dict[str, type[BaseModel]] = {
+    "SyncConnector": SyncConnector,
+    "ErpConnection": ErpConnection,
+    "QuoteConnection": QuoteConnection,
+}
+_CONFIG = ("spec", "config")
+_UNESCAPED_REFERENCE = re.compile(r"\$\{(?:env|file):")
+
+
+@dataclass
+class CheckedDocument:
+    document: YamlDocument
+    manifest: AnyManifest | None  # None when the document has errors
+    kind: str | None
+    name: str | None
+    diagnostics: list[Diagnostic]
+    written_kind: str | None = None  # as written, even when not a known kind
+
+    @property
+    def resource(self) -> str | None:
+        kind = self.kind or self.written_kind
+        if not kind:
+            return None
+        return f"{kind}/{self.name if self.name is not None else '(unnamed)'}"
+
+    def locate(self, path: NodePath) -> Location:
+        for end in range(len(path), 0, -1):
+            found = self.document.locations.get(path[:end])
+            if found is not None:
+                return found
+        return self.document.root
+
+
+def check_document(document: YamlDocument) -> CheckedDocument:
+    data = document.data
+    if not isinstance(data, dict):
+        checked = CheckedDocument(document, None, None, None, [])
+        checked.diagnostics.append(
+            Diagnostic(
+                f"a document must be a mapping (apiVersion, kind, metadata, spec), not {_describe(data)}",
+                document.root,
+                hint="write one resource per document, separated by '---'",
+            )
+        )
+        return checked
+
+    kind = data.get("kind") if isinstance(data.get("kind"), str) else None
+    metadata = data.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    name = name if isinstance(name, str) and name else None
+    checked = CheckedDocument(document, None, kind if kind in KINDS else None, name, [], kind)
+    problems = checked.diagnostics
+
+    def report(path: NodePath, message: str, hint: str | None = None) -> None:
+        problems.append(Diagnostic(message, checked.locate(path), checked.resource, hint))
+
+    if "apiVersion" not in data:
+        report((), "missing required key 'apiVersion'", f"add 'apiVersion: {API_VERSION}'")
+    elif not isinstance(data["apiVersion"], str):
+        report(("apiVersion",), f"apiVersion must be a string, not {_describe(data['apiVersion'])}",
+               f"use '{API_VERSION}'")
+    elif data["apiVersion"] != API_VERSION:
+        version = data["apiVersion"]
+        hint = did_you_mean(version, [API_VERSION]) or f"use '{API_VERSION}'"
+        report(("apiVersion",), f"unknown apiVersion '{version}'", hint)
+    if "kind" not in data:
+        report((), "missing required key 'kind'", f"one of: {', '.join(KINDS)}")
+    elif kind is None:
+        report(("kind",), f"kind must be a string, not {_describe(data['kind'])}",
+               f"one of: {', '.join(KINDS)}")
+    elif kind not in KINDS:
+        hint = did_you_mean(kind, KINDS) or f"one of: {', '.join(KINDS)}"
+        report(("kind",), f"unknown kind '{kind}'", hint)
+
+    for path in _misplaced_references(data, ()):
+        report(
+            path,
+            f"{_dotted(path)}: secret references are only resolved in spec.config values",
+            "move the value into spec.config, or write '$${' for a literal '${'",
+        )
+
+    if checked.kind is None:
+        return checked  # no model to check the rest against
+    model = MODELS[checked.kind]
+    # apiVersion is reported above; do not let pydantic repeat it.
+    candidate = {**data, "apiVersion": API_VERSION}
+    try:
+        manifest = model.model_validate(candidate)
+    except ValidationError as exc:
+        for path, message, hint in _translate(exc, model):
+            report(path, message, hint)
+        return checked
+    if not problems:
+        checked.manifest = typing.cast(AnyManifest, manifest)
+    return checked
+
+
+def _misplaced_references(value: Any, path: NodePath) -> Iterator[NodePath]:
+    if path[:2] == _CONFIG:
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _misplaced_references(item, path + (key,))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _misplaced_references(item, path + (index,))
+    elif isinstance(value, str) and _UNESCAPED_REFERENCE.search(value.replace("$${", "")):
+        yield path
+
+
+def _translate(exc: ValidationError, model: type[BaseModel]) -> list[tuple[NodePath, str, str | None]]:
+    translated: dict[NodePath, tuple[str, str | None]] = {}
+    for error in exc.errors(include_url=False):
+        loc: NodePath = tuple(error["loc"])
+        if loc[:2] == _CONFIG and len(loc) > 3:
+            loc = loc[:3]  # one config value, reported once for the whole union
+            key = loc[2]
+            message = (
+                f"config value '{key}' must be a string, number, boolean or date, "
+                f"not {_describe(error['input'])}"
+            )
+            translated.setdefault(loc, (message, "quote it to send it as text"))
+            continue
+        if loc in translated:
+            continue
+        translated[loc] = _message(error, loc, model)
+    return [(loc, message, hint) for loc, (message, hint) in translated.items()]
+
+
+def _message(error: Any, loc: NodePath, model: type[BaseModel]) -> tuple[str, str | None]:
+    kind = error["type"]
+    where = _dotted(loc)
+    value = error.get("input")
+    ctx = error.get("ctx") or {}
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        allowed = _fields_at(model, loc[:-1])
+        parent = f" in {_dotted(loc[:-1])}" if loc[:-1] else ""
+        hint = did_you_mean(key, allowed) or (
+            f"allowed keys: {', '.join(allowed)}" if allowed else None
+        )
+        return f"unknown key '{key}'{parent}", hint
+    if kind == "missing":
+        parent = f" in {_dotted(loc[:-1])}" if loc[:-1] else ""
+        return f"missing required key '{loc[-1]}'{parent}", None
+    if kind == "value_error":
+        reason = str(ctx.get("error", error["msg"])).removeprefix("Value error, ")
+        return reason, None
+    if kind == "string_too_short":
+        return f"{where} must not be empty", None
+    if kind == "string_too_long":
+        return f"{where} is too long (at most {ctx.get('max_length')} characters)", None
+    if kind == "literal_error":
+        return f"{where} must be {ctx.get('expected')}", None
+    if kind == "bool_type":
+        hint = None
+        if isinstance(value, str) and value.lower() in {"yes", "no", "on", "off", "y", "n"}:
+            hint = "write true or false; yes/no/on/off are plain strings in these manifests"
+        return f"{where} must be true or false, not {_describe(value)}", hint
+    if kind == "string_type":
+        return f"{where} must be a string, not {_describe(value)}", (
+            "give a value or remove the key" if value is None else "quote it to make it a string"
+        )
+    if kind == "list_type":
+        return f"{where} must be a list, not {_describe(value)}", "e.g. [a, b]"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return f"{where or 'the document'} must be a mapping, not {_describe(value)}", None
+    return f"{where}: {error['msg']}", None
+
+
+def _fields_at(model: type[BaseModel], path: NodePath) -> list[str]:
+    """The keys the model allows at `path` (empty when not a model there)."""
+    current: Any = model
+    for step in path:
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return []
+        field = current.model_fields.get(str(step))
+        if field is None:
+            return []
+        current = _model_in(field.annotation)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _model_in(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _dotted(path: NodePath) -> str:
+    text = ""
+    for step in path:
+        if isinstance(step, int):
+            text += f"[{step}]"
+        else:
+            text += ("." if text else "") + str(step)
+    return text
+
+
+def _describe(value: Any) -> str:
+    """What kind of value the user wrote, without showing it (it may be secret)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, date):
+        return "a date"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
