@@ -80,6 +80,8 @@ class FieldChange:
 
 @dataclass(frozen=True)
 class TestResult:
+    __test__ = False  # not a pytest class
+
     status: TestStatus
     explanation: str = ""  # from the connector, or why the test did not run
 

@@ -1,0 +1,60 @@
+"""The plan as a pull-request comment: a summary table, then details per change.
+
+GitHub refuses comments over 65,536 characters; we stay under MAX_CHARS and
+say so when the details had to be cut.
+"""
+
+from __future__ import annotations
+
+from reconciler.plan.model import Change, Plan
+from reconciler.render.text import summary_line
+from reconciler.render.values import SOFT_DELETE_NOTE, SYMBOLS, show_field
+
+MAX_CHARS = 60_000
+TEST_ICONS = {"passed": "✅ passed", "failed": "❌ failed", "deferred": "⏳ deferred", "not-run": "➖ not run"}
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _details(change: Change) -> str:
+    creating = change.action == "create"
+    lines = [f"<details><summary><code>{SYMBOLS[change.action].strip() or '='} {change.kind}/{_html(change.name)}</code> — {change.action}</summary>", "", "```diff"]
+    for field in change.fields:
+        prefix = "+" if creating else "~"
+        lines.append(f"{prefix} {show_field(field, creating=creating)}")
+    if change.action == "soft-delete":
+        lines.append(f"- {SOFT_DELETE_NOTE}")
+    if change.test is not None and change.test.explanation:
+        lines.append(f"# test {change.test.status}: {change.test.explanation}")
+    lines += ["```", "", "</details>"]
+    return "\n".join(lines)
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def render_markdown(plan: Plan, *, max_chars: int = MAX_CHARS) -> str:
+    changed = [c for c in plan.changes if c.is_change]
+    head = ["### erp-reconciler plan", "", f"**{summary_line(plan)}**", "", f"Target: `{plan.target}`", ""]
+    head += [f"> note: {_cell(w)}" for w in plan.warnings]
+    text = "\n".join(head) + "\n"
+    cut_note = "\n_{n} more {what} were cut to keep this comment under {limit:,} characters; see the JSON plan._\n"
+    reserve = len(cut_note.format(n=len(changed), what="rows and all change details", limit=max_chars))
+
+    rows = [f"| {SYMBOLS[c.action].strip()} | {c.kind} | {_cell(c.name)} | {c.action} | {TEST_ICONS[c.test.status] if c.test else ''} |" for c in changed]
+    if rows:
+        text += "| | Kind | Name | Action | Test |\n|---|---|---|---|---|\n"
+    for i, row in enumerate(rows):
+        if len(text) + len(row) + 1 + reserve > max_chars:
+            return text + cut_note.format(n=len(rows) - i, what="rows and all change details", limit=max_chars)
+        text += row + "\n"
+
+    details = [_details(c) for c in changed]
+    for i, block in enumerate(details):
+        if len(text) + len(block) + 1 + reserve > max_chars:
+            return text + cut_note.format(n=len(details) - i, what="change details", limit=max_chars)
+        text += ("\n" if i == 0 else "") + block + "\n"
+    return text

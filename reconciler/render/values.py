@@ -1,0 +1,49 @@
+"""How a value looks in any output. The one place that decides how a secret is shown."""
+
+from __future__ import annotations
+
+import json
+
+from reconciler.plan.model import FieldChange
+from reconciler.secrets import REDACTED, Sensitive
+
+SYMBOLS = {"create": "+", "update": "~", "soft-delete": "-", "restore": "↺", "no-op": " "}
+SOFT_DELETE_NOTE = "not in the manifests: the CRM keeps it (Deleted); add it back to restore it"
+
+
+def show(value: object) -> str:
+    """A value for humans: strings quoted, lists bracketed, absent as (none)."""
+    if isinstance(value, Sensitive):
+        return REDACTED
+    if value is None:
+        return "(none)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(show(v) for v in value) + "]" if value else "[]"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def show_field(change: FieldChange, *, creating: bool) -> str:
+    """`path: before → after`, or for a secret only whether it changed and where it comes from."""
+    if change.sensitive:
+        origin = f", from {change.reference}" if change.reference else ""
+        if change.after is None:
+            return f"{change.path}: {REDACTED} → (removed)"
+        if creating or change.before is None:
+            return f"{change.path}: {REDACTED}{origin}"
+        return f"{change.path}: changed {REDACTED}{origin}"
+    if creating:
+        return f"{change.path}: {show(change.after)}"
+    return f"{change.path}: {show(change.before)} → {show(change.after)}"
+
+
+def json_value(value: object) -> object:
+    """A field value for JSON output; secrets never reach here (callers drop them)."""
+    if isinstance(value, Sensitive):
+        raise TypeError("a sensitive value must not be written as JSON")
+    if isinstance(value, tuple):
+        return list(value)
+    return value
