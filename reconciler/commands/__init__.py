@@ -8,4 +8,6 @@ import click
 def registered() -> list[click.Command]:
     commands: list[click.Command] = []
     # Each command module is imported here; keep one line per module.
+    from reconciler.commands.validate import validate; commands.append(validate)  # noqa: E702
+    from reconciler.commands.schema import schema; commands.append(schema)  # noqa: E702
     return commands

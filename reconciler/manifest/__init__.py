@@ -1,0 +1,6 @@
+"""Manifests: YAML files -> validated `Desired` state (architecture.md §1, §3)."""
+
+from reconciler.manifest.loader import load_desired
+from reconciler.manifest.schema import manifest_json_schema
+
+__all__ = ["load_desired", "manifest_json_schema"]

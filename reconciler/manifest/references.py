@@ -122,7 +122,7 @@ def resolve(template: str, *, manifest_dir: Path, env: Mapping[str, str]) -> str
 def _env(ref: _Reference, env: Mapping[str, str]) -> str:
     if ref.argument not in env:
         close = did_you_mean(ref.argument, [name for name in env if _ENV_NAME.match(name)])
-        hint = close or f"set {ref.argument} in the environment (in CI: from the secret store)"
+        hint = close or f"set {ref.argument} in the environment; in CI, from the secret store"
         raise BadReference(
             ReferenceProblem(f"environment variable {ref.argument} is not set (from '{ref}')", hint)
         )
