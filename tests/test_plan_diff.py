@@ -181,3 +181,11 @@ def test_sensitive_values_never_leak_through_repr_of_a_plan():
     other_key = replace(live.erp_connections[0], config={**live.erp_connections[0].config, "ApiKey": Sensitive("old")})
     plan = make_plan(desired(connector(), erp(), quote()), replace(live, erp_connections=(other_key,)))
     assert CANARY not in repr(plan) and CANARY not in str(plan)
+
+
+def test_fingerprint_ignores_the_sync_watermark_but_not_config():
+    from reconciler.plan.fingerprint import fingerprint
+
+    conn = live_visma().erp_connections[0]
+    assert fingerprint(conn) == fingerprint(replace(conn, most_recent_timestamp="2026-11-21T10:00:00Z"))
+    assert fingerprint(conn) != fingerprint(replace(conn, config={**conn.config, "ApiKey": Sensitive("rotated")}))

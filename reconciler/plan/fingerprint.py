@@ -1,7 +1,7 @@
 """Fingerprints of live objects: a saved plan records them, apply compares.
 
-The digest covers every field of the object, secrets included (revealed only
-inside the hash), so that a changed password also makes a saved plan stale.
+The digest covers every compared field of the object, secrets included (revealed
+only inside the hash), so that a changed password also makes a saved plan stale.
 Anyone able to test guesses against it could read the value from the CRM anyway.
 """
 
@@ -28,6 +28,8 @@ def _plain(value: object) -> object:
 def fingerprint(obj: object) -> str:
     if not is_dataclass(obj) or isinstance(obj, type):
         raise TypeError("fingerprint() takes a live dataclass instance")
-    data = {f.name: _plain(getattr(obj, f.name)) for f in fields(obj)}
+    # Fields declared compare=False (the sync watermark MostRecentTimestamp, ExtraData) change
+    # in the background; they must not make a saved plan stale.
+    data = {f.name: _plain(getattr(obj, f.name)) for f in fields(obj) if f.compare}
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()[:32]
