@@ -1,0 +1,122 @@
+"""Everything a request handler needs: the state, the seed, the fault layer, the counters."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from reconciler.emulator.auth import Credentials
+from reconciler.emulator.faults import FaultInjector
+from reconciler.emulator.seed import Seed
+from reconciler.emulator.store import Store
+from reconciler.emulator.wire import Arg
+
+T = TypeVar("T")
+
+
+@dataclass
+class Options:
+    """Behaviour switches for testing clients against both readings of the docs."""
+
+    list_config_fields: bool = True  # GetAllConnections with ConfigFields (true) or null
+
+
+@dataclass
+class RequestCounter:
+    total: int = 0
+    by_path: Counter[str] = field(default_factory=Counter)
+
+    def count(self, path: str) -> None:
+        self.total += 1
+        self.by_path[path] += 1
+
+    def reset(self) -> None:
+        self.total = 0
+        self.by_path = Counter()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"total": self.total, "by_path": dict(sorted(self.by_path.items()))}
+
+
+@dataclass
+class Emulator:
+    store: Store
+    seed: Seed
+    credentials: Credentials
+    injector: FaultInjector
+    options: Options
+    counter: RequestCounter = field(default_factory=RequestCounter)
+
+    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return await run_in_threadpool(self.store.read, fn)
+
+    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return await run_in_threadpool(self.store.write, fn)
+
+
+Handler = Callable[[Emulator, dict[str, Any]], Awaitable[Response]]
+
+
+@dataclass(frozen=True)
+class Method:
+    agent: str
+    name: str
+    args: tuple[Arg, ...]
+    returns: str
+    handler: Handler
+    summary: str = ""
+    # The whole body is one entity (SaveErpSyncConnectorEntity), not named arguments.
+    body_is_entity: bool = False
+
+    def describe(self, path: str) -> dict[str, Any]:
+        """What a GET on the agent URL answers: how to call it, not a call."""
+        return {
+            "Agent": self.agent,
+            "Method": self.name,
+            "Verb": "POST",
+            "Url": path,
+            "Summary": self.summary,
+            "Body": "the entity itself (not wrapped)" if self.body_is_entity else "JSON object of arguments",
+            "Arguments": [
+                {"Name": a.name, "Type": a.type, "In": a.source, "Required": a.required}
+                for a in self.args
+            ],
+            "Returns": self.returns,
+        }
+
+
+class Agent:
+    """A registry of one agent's methods, looked up without regard to case."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.methods: dict[str, Method] = {}
+
+    def method(
+        self,
+        name: str,
+        *args: Arg,
+        returns: str,
+        summary: str = "",
+        body_is_entity: bool = False,
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.methods[name.lower()] = Method(
+                self.name, name, tuple(args), returns, handler, summary, body_is_entity
+            )
+            return handler
+
+        return register
+
+    def find(self, name: str) -> Method | None:
+        return self.methods.get(name.lower())
+
+
+def ids_exist(wanted: list[int] | None, known: Mapping[int, Any]) -> list[int]:
+    return [i for i in (wanted or []) if i not in known]

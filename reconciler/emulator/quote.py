@@ -1,0 +1,268 @@
+"""The Quote agent: quote connections and their installed connectors (reference section 4)."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from typing import Any
+
+from starlette.responses import Response
+
+from reconciler.emulator.connectors import TestOutcome, field_metadata, plugin_response, run_test
+from reconciler.emulator.context import Agent, Emulator, ids_exist
+from reconciler.emulator.store import (
+    QuoteRow,
+    get_erp,
+    get_quote,
+    insert_quote,
+    list_quotes,
+    update_quote,
+)
+from reconciler.emulator.wire import Arg, BadRequest, Field, carrier, json_response, no_content, read_entity
+
+QUOTE = Agent("Quote")
+
+CONNECTION_FIELDS = (
+    Field("QuoteConnectionId", "int"),
+    Field("ERPName", "str"),
+    Field("DisplayName", "str"),
+    Field("DisplayDescription", "str"),
+    Field("Rank", "int"),
+    Field("ConnectorName", "str"),
+    Field("ErpConnectionId", "int"),
+    Field("ExtraData", "str"),
+    Field("AllAccess", "bool"),
+    Field("Deleted", "bool"),
+    Field("UserGroupAccessIds", "int[]"),
+    Field("AssociateAccessIds", "int[]"),
+)
+
+
+def quote_entity(emu: Emulator, row: QuoteRow) -> dict[str, Any]:
+    return carrier(
+        {
+            "QuoteConnectionId": row.id,
+            "ERPName": row.erp_name,
+            "DisplayName": row.name,
+            "DisplayDescription": row.description,
+            "Rank": row.rank,
+            "ConnectorName": row.connector_name,
+            "ErpConnectionId": row.erp_connection_id,
+            "ExtraData": row.extra_data,
+            "IsAvailable": emu.seed.quote_connector(row.connector_name) is not None,
+            "InitializeResponse": None,  # never initialised: no client session here
+            "PriceLists": [],
+            "AllAccess": row.all_access,
+            "Deleted": row.deleted,
+            "UserGroupAccessIds": list(row.group_ids),
+            "AssociateAccessIds": list(row.associate_ids),
+        }
+    )
+
+
+@QUOTE.method(
+    "GetAllInstalledQuoteConnections",
+    returns="QuoteConnection[]",
+    summary="All quote connections, deleted ones included (Deleted: true) so they can be restored",
+)
+async def get_all_installed(emu: Emulator, args: dict[str, Any]) -> Response:
+    rows = await emu.read(list_quotes)
+    return json_response([quote_entity(emu, r) for r in rows])
+
+
+@QUOTE.method("GetConnection", Arg("QuoteConnectionId", "int"), returns="QuoteConnection or null")
+async def get_connection(emu: Emulator, args: dict[str, Any]) -> Response:
+    row = await emu.read(lambda c: get_quote(c, args["QuoteConnectionId"]))
+    return json_response(quote_entity(emu, row) if row else None)
+
+
+@QUOTE.method(
+    "CreateConnectionFromConnectorName",
+    Arg("ConnectorName", "str"),
+    returns="QuoteConnection with defaults (not saved; QuoteConnectionId 0), or null for an unknown connector",
+)
+async def create_from_connector_name(emu: Emulator, args: dict[str, Any]) -> Response:
+    profile = emu.seed.quote_connector(args["ConnectorName"])
+    if profile is None:
+        return json_response(None)
+    # Not persisted: the docs do not say it is, and SaveConnection creates it.
+    row = QuoteRow(
+        id=0,
+        erp_name=profile.erp_name,
+        name=profile.name,
+        description="",
+        rank=0,
+        connector_name=profile.name,
+        erp_connection_id=0,
+        extra_data="",
+        all_access=True,
+        deleted=False,
+    )
+    return json_response(quote_entity(emu, row))
+
+
+@QUOTE.method(
+    "SaveConnection",
+    Arg("Connection", "object"),
+    returns="QuoteConnection",
+    summary="Create (QuoteConnectionId 0) or update; config values are saved by SaveConnectionConfigFields",
+)
+async def save_connection(emu: Emulator, args: dict[str, Any]) -> Response:
+    f = read_entity("Connection", args["Connection"], CONNECTION_FIELDS)
+    unknown_users = ids_exist(f["AssociateAccessIds"], {u.id: u for u in emu.seed.users})
+    unknown_groups = ids_exist(f["UserGroupAccessIds"], {g.id: g for g in emu.seed.groups})
+    if unknown_users:
+        raise BadRequest(f"Connection.AssociateAccessIds: no associate with id {unknown_users[0]}")
+    if unknown_groups:
+        raise BadRequest(f"Connection.UserGroupAccessIds: no user group with id {unknown_groups[0]}")
+
+    def keep(name: str, current: Any, default: Any) -> Any:
+        value = f[name]
+        if value is not None:
+            return value
+        return current if current is not None else default
+
+    def save(conn: sqlite3.Connection) -> QuoteRow:
+        connection_id = f["QuoteConnectionId"] or 0
+        old = get_quote(conn, connection_id) if connection_id else None
+        if connection_id and old is None:
+            raise BadRequest(f"There is no quote connection with QuoteConnectionId {connection_id}")
+        connector_name = keep("ConnectorName", old and old.connector_name, "")
+        profile = emu.seed.quote_connector(connector_name)
+        if profile is None and (old is None or connector_name != old.connector_name):
+            installed = ", ".join(q.name for q in emu.seed.quote_connectors)
+            raise BadRequest(
+                f"Connection.ConnectorName: {connector_name!r} is not an installed quote connector "
+                f"(installed: {installed})"
+            )
+        erp_connection_id = keep("ErpConnectionId", old and old.erp_connection_id, 0)
+        if erp_connection_id and get_erp(conn, erp_connection_id) is None:
+            raise BadRequest(f"Connection.ErpConnectionId: there is no ERP connection with id {erp_connection_id}")
+        erp_name = f["ERPName"] or (old.erp_name if old else (profile.erp_name if profile else ""))
+        row = QuoteRow(
+            id=connection_id,
+            erp_name=erp_name,
+            name=keep("DisplayName", old and old.name, ""),
+            description=keep("DisplayDescription", old and old.description, ""),
+            rank=keep("Rank", old and old.rank, 0),
+            connector_name=connector_name,
+            erp_connection_id=erp_connection_id,
+            extra_data=keep("ExtraData", old and old.extra_data, ""),
+            all_access=keep("AllAccess", old and old.all_access, False),
+            deleted=keep("Deleted", old and old.deleted, False),
+            group_ids=tuple(keep("UserGroupAccessIds", old and list(old.group_ids), [])),
+            associate_ids=tuple(keep("AssociateAccessIds", old and list(old.associate_ids), [])),
+            config=dict(old.config) if old else {},
+        )
+        if old is None:
+            return replace(row, id=insert_quote(conn, row))
+        update_quote(conn, row)
+        return row
+
+    return json_response(quote_entity(emu, await emu.write(save)))
+
+
+async def _set_deleted(emu: Emulator, connection_id: int, deleted: bool) -> Response:
+    def change(conn: sqlite3.Connection) -> None:
+        row = get_quote(conn, connection_id)
+        if row is None:
+            raise BadRequest(f"There is no quote connection with id {connection_id}")
+        update_quote(conn, replace(row, deleted=deleted))
+
+    await emu.write(change)
+    return no_content()
+
+
+@QUOTE.method(
+    "DeleteConnection",
+    Arg("QuoteConnectionId", "int"),
+    returns="204 No Content",
+    summary="Marks the connection deleted (soft delete)",
+)
+async def delete_connection(emu: Emulator, args: dict[str, Any]) -> Response:
+    return await _set_deleted(emu, args["QuoteConnectionId"], True)
+
+
+@QUOTE.method(
+    "RestoreConnection",
+    Arg("QuoteConnectionId", "int"),
+    returns="204 No Content",
+    summary="Restores a connection marked as deleted",
+)
+async def restore_connection(emu: Emulator, args: dict[str, Any]) -> Response:
+    return await _set_deleted(emu, args["QuoteConnectionId"], False)
+
+
+@QUOTE.method(
+    "GetConfigurationFields",
+    Arg("ConnectionId", "int", required=False),
+    Arg("ConnectorName", "str", required=False),
+    returns="dictionary {FieldKey: FieldMetadata} (null if neither names a known connector)",
+    summary="ConnectorName is ignored when ConnectionId is non-zero",
+)
+async def get_configuration_fields(emu: Emulator, args: dict[str, Any]) -> Response:
+    connection_id = args["ConnectionId"] or 0
+    connector_name = args["ConnectorName"]
+    if connection_id:
+        row = await emu.read(lambda c: get_quote(c, connection_id))
+        connector_name = row.connector_name if row else None
+    elif not connector_name:
+        raise BadRequest("Give ConnectionId (an existing connection) or ConnectorName")
+    profile = emu.seed.quote_connector(connector_name) if connector_name else None
+    if profile is None:
+        return json_response(None)
+    return json_response({meta["FieldKey"]: meta for meta in field_metadata(profile.fields)})
+
+
+@QUOTE.method(
+    "GetConnectionConfigFields",
+    Arg("QuoteConnectionId", "int"),
+    returns="StringDictionary (null if the connection does not exist)",
+)
+async def get_connection_config_fields(emu: Emulator, args: dict[str, Any]) -> Response:
+    row = await emu.read(lambda c: get_quote(c, args["QuoteConnectionId"]))
+    return json_response(dict(row.config) if row else None)
+
+
+@QUOTE.method(
+    "SaveConnectionConfigFields",
+    Arg("QuoteConnectionId", "int"),
+    Arg("ConnectionConfigFields", "dict"),
+    returns="StringDictionary (the stored values)",
+    summary="Replaces all config values of the connection",
+)
+async def save_connection_config_fields(emu: Emulator, args: dict[str, Any]) -> Response:
+    connection_id = args["QuoteConnectionId"]
+    values = dict(args["ConnectionConfigFields"])
+
+    def save(conn: sqlite3.Connection) -> dict[str, str]:
+        row = get_quote(conn, connection_id)
+        if row is None:
+            raise BadRequest(f"There is no quote connection with id {connection_id}")
+        update_quote(conn, replace(row, config=values))
+        return values
+
+    return json_response(await emu.write(save))
+
+
+@QUOTE.method(
+    "TestConnection",
+    Arg("ConnectorName", "str"),
+    Arg("ConnectionData", "dict", required=False),
+    returns="PluginResponse {IsOk, UserExplanation, TechExplanation, ErrorCode, Changes, Status, ...}",
+    summary="Tests config values with the connector; no saved connection needed",
+)
+async def test_connection(emu: Emulator, args: dict[str, Any]) -> Response:
+    await emu.injector.connector_test_delay()
+    name = args["ConnectorName"]
+    profile = emu.seed.quote_connector(name)
+    if profile is None:
+        outcome = TestOutcome(
+            ok=False,
+            user_explanation=f"No quote connector named '{name}' is installed",
+            tech_explanation="Unknown ConnectorName",
+            error_code="UnknownConnector",
+        )
+    else:
+        outcome = run_test(profile.test, profile.fields, dict(args["ConnectionData"] or {}))
+    return json_response(plugin_response(outcome))
