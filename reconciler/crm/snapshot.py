@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
 
 from reconciler.crm.client import CrmClient
-from reconciler.crm.errors import CrmServerError
+from reconciler.crm.errors import CrmError, CrmServerError
 from reconciler.crm.live import FieldMeta, ListItem, Live, LiveConnector
 
 log = logging.getLogger("reconciler.crm")
@@ -37,7 +37,23 @@ class SnapshotNeeds:
 async def snapshot(
     client: CrmClient, *, target_description: str, needs: SnapshotNeeds | None = None
 ) -> Live:
-    needs = needs or SnapshotNeeds()
+    """A consistent read of the tenant. Raises the first `CrmError` any request hit
+    (the other requests are cancelled)."""
+    try:
+        return await _snapshot(client, target_description, needs or SnapshotNeeds())
+    except BaseExceptionGroup as group:
+        raise _first_crm_error(group) from None
+
+
+def _first_crm_error(group: BaseExceptionGroup) -> BaseException:
+    for exc in group.exceptions:
+        found = _first_crm_error(exc) if isinstance(exc, BaseExceptionGroup) else exc
+        if isinstance(found, CrmError):
+            return found
+    return group
+
+
+async def _snapshot(client: CrmClient, target_description: str, needs: SnapshotNeeds) -> Live:
     erp_fields: dict[int, tuple[FieldMeta, ...]] = {}
     quote_fields: dict[str, tuple[FieldMeta, ...]] = {}
     lists: dict[str, asyncio.Task[tuple[ListItem, ...]]] = {}
