@@ -125,3 +125,11 @@ def test_credentials_refused_stop_the_snapshot_with_a_clear_error():
     tenant.overrides["GET MDOList/associate"] = lambda r: httpx.Response(401)
     with pytest.raises(CrmAuthError, match="credentials"):
         take(tenant)
+
+
+def test_a_list_the_tenant_lacks_is_left_out(caplog):
+    tenant = small_tenant()
+    tenant.overrides["GET MDOList/country"] = lambda r: httpx.Response(
+        400, json={"Message": "Unknown MDO list 'country'"})
+    live, _ = take(tenant)
+    assert "country" not in live.lists and "Unknown MDO list" in caplog.text

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
 
 from reconciler.crm.client import CrmClient
-from reconciler.crm.errors import CrmError, CrmServerError
+from reconciler.crm.errors import CrmError, CrmNotFoundError, CrmRequestError, CrmServerError
 from reconciler.crm.live import FieldMeta, ListItem, Live, LiveConnector
 
 log = logging.getLogger("reconciler.crm")
@@ -56,7 +56,7 @@ def _first_crm_error(group: BaseExceptionGroup) -> BaseException:
 async def _snapshot(client: CrmClient, target_description: str, needs: SnapshotNeeds) -> Live:
     erp_fields: dict[int, tuple[FieldMeta, ...]] = {}
     quote_fields: dict[str, tuple[FieldMeta, ...]] = {}
-    lists: dict[str, asyncio.Task[tuple[ListItem, ...]]] = {}
+    lists: dict[str, asyncio.Task[tuple[ListItem, ...] | None]] = {}
     started_erp: set[int] = set()
     started_quote: set[str] = set()
 
@@ -65,7 +65,7 @@ async def _snapshot(client: CrmClient, target_description: str, needs: SnapshotN
         def want_lists(fields: Iterable[FieldMeta]) -> None:
             for f in fields:
                 if f.field_type == "List" and f.list_name and f.list_name not in lists:
-                    lists[f.list_name] = tg.create_task(client.get_mdo_list(f.list_name))
+                    lists[f.list_name] = tg.create_task(_list_or_none(client, f.list_name))
 
         async def read_erp_fields(connector_id: int) -> None:
             fields = await _tolerant(
@@ -106,7 +106,7 @@ async def _snapshot(client: CrmClient, target_description: str, needs: SnapshotN
         want_erp_fields(sorted(needs.erp_connector_ids))
         want_quote_fields(sorted(needs.quote_connector_names))
         for name in sorted(needs.list_names):
-            lists[name] = tg.create_task(client.get_mdo_list(name))
+            lists[name] = tg.create_task(_list_or_none(client, name))
         connectors_t = tg.create_task(read_connectors())
         installed_t = tg.create_task(read_installed())
         # These two fetch the metadata of the connectors they use themselves (shared
@@ -130,7 +130,11 @@ async def _snapshot(client: CrmClient, target_description: str, needs: SnapshotN
         erp_fields=dict(sorted(erp_fields.items())),
         quote_fields=dict(sorted(quote_fields.items())),
         quote_connectors=tuple(sorted(installed_t.result())),
-        lists={name: task.result() for name, task in sorted(lists.items())},
+        lists={
+            name: items
+            for name, task in sorted(lists.items())
+            if (items := task.result()) is not None
+        },
         users=tuple(sorted(users_t.result(), key=lambda u: u.id)),
         groups=tuple(sorted(groups_t.result(), key=lambda g: g.id)),
     )
@@ -148,4 +152,18 @@ async def _tolerant(fetch: Awaitable[tuple[FieldMeta, ...]], what: str) -> tuple
         return await fetch
     except CrmServerError as exc:
         log.warning("could not read config field metadata of %s: %s", what, exc)
+        return None
+
+
+async def _list_or_none(client: CrmClient, name: str) -> tuple[ListItem, ...] | None:
+    """An MDO list, or None when the server has no such list.
+
+    A connector may name a ListName this tenant does not provide (a 400/404, or a
+    500 from a failing list provider). The list is left out of the snapshot and
+    a plan that needs it says so, instead of the whole read failing.
+    """
+    try:
+        return await client.get_mdo_list(name)
+    except (CrmRequestError, CrmNotFoundError, CrmServerError) as exc:
+        log.warning("could not read list %r: %s", name, exc)
         return None
