@@ -200,3 +200,10 @@ def test_byte_order_mark_and_crlf_are_accepted(tmp_path: Path) -> None:
     data = b"\xef\xbb\xbf" + SYNC.replace("\n", "\r\n").encode()
     desired = load_desired([write_bytes(tmp_path, "a.yaml", data)], env={})
     assert desired.resources[0].locate("spec", "url").line == 6
+
+
+def test_deep_nesting_through_aliases_is_refused(tmp_path: Path) -> None:
+    lines = ["a0: &a0 " + "[" * 40 + "]" * 40]
+    lines += [f"a{n}: &a{n} " + "[" * 40 + f"*a{n - 1}" + "]" * 40 for n in range(1, 30)]
+    found = only(problems(write_bytes(tmp_path, "a.yaml", ("\n".join(lines) + "\n").encode())))
+    assert found.message == "nesting is deeper than 64 levels (through YAML aliases)"

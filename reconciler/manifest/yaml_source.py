@@ -283,8 +283,17 @@ class _Builder:
                 )
             )
             raise _BuildAborted
-        path_key = path
-        self.locations.setdefault(path_key, self.where(node))
+        if len(path) > MAX_DEPTH:
+            # Aliases can nest deeper than the text itself does.
+            self.diagnostics.append(
+                Diagnostic(
+                    f"nesting is deeper than {MAX_DEPTH} levels (through YAML aliases)",
+                    self.where(node),
+                    hint="write the values out instead of nesting aliases (*name)",
+                )
+            )
+            raise _BuildAborted
+        self.locations.setdefault(path, self.where(node))
         if id(node) in self._active:
             self.diagnostics.append(
                 Diagnostic(

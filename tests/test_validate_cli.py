@@ -1,0 +1,145 @@
+"""`reconcile validate` and `reconcile schema` from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from reconciler.cli import main
+from reconciler.manifest.schema import manifest_json_schema_text
+
+ROOT = Path(__file__).resolve().parent.parent
+CANARY = "canary-91c2-DO-NOT-PRINT"
+
+SYNC = """\
+apiVersion: erp-reconciler/v1
+kind: SyncConnector
+metadata: {name: Visma.net}
+spec: {url: https://connectors.example.com/visma}
+"""
+ERP_WITH_SECRET = """\
+apiVersion: erp-reconciler/v1
+kind: ErpConnection
+metadata: {name: Visma Production}
+spec:
+  connector: Visma.net
+  scope: {everyone: true}
+  config:
+    ApiKey: ${env:CANARY_KEY}
+    Header: 'Bearer ${env:CANARY_KEY}'
+"""
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+def everything(result: Result) -> str:
+    return result.stdout + result.stderr
+
+
+def test_examples_validate() -> None:
+    result = run("validate", "-f", str(ROOT / "examples"))
+    assert result.exit_code == 0, everything(result)
+    assert result.stdout == (
+        "Valid: 7 resources (2 SyncConnector, 3 ErpConnection, 2 QuoteConnection) in 1 file\n"
+    )
+
+
+def test_repeated_f_and_json_output_when_valid(tmp_path: Path) -> None:
+    (tmp_path / "sync.yaml").write_text(SYNC)
+    (tmp_path / "erp.yml").write_text(ERP_WITH_SECRET)
+    result = run("validate", "-f", str(tmp_path / "sync.yaml"), "-f", str(tmp_path / "erp.yml"),
+                 "--output", "json", env={"CANARY_KEY": CANARY})
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == {"valid": True, "resources": 2, "errors": []}
+
+
+def test_errors_one_per_line_with_a_count(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(SYNC.replace("url:", "uri:") + "---\nkind: ErpConection\n")
+    result = run("validate", "-f", str(path))
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"{path}:4:1: SyncConnector/Visma.net: missing required key 'url' in spec",
+        f"{path}:4:8: SyncConnector/Visma.net: unknown key 'uri' in spec (did you mean 'url'?)",
+        f"{path}:6:1: ErpConection/(unnamed): missing required key 'apiVersion' (add 'apiVersion: erp-reconciler/v1')",
+        f"{path}:6:1: ErpConection/(unnamed): unknown kind 'ErpConection' (did you mean 'ErpConnection'?)",
+        "Invalid: 4 errors in 1 file",
+    ]
+
+
+def test_errors_as_json(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(SYNC.replace("url:", "uri:"))
+    result = run("validate", "-f", str(path), "-o", "json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["valid"] is False
+    assert report["errors"][1] == {
+        "file": str(path), "line": 4, "column": 8, "resource": "SyncConnector/Visma.net",
+        "message": "unknown key 'uri' in spec", "hint": "did you mean 'url'?",
+    }
+
+
+def test_missing_f_is_a_usage_error() -> None:
+    result = run("validate")
+    assert result.exit_code == 2
+    assert "Missing option '-f'" in result.stderr
+
+
+def test_missing_path_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    result = run("validate", "-f", str(tmp_path / "absent"))
+    assert result.exit_code == 1
+    assert "no such file or directory" in result.stderr
+    assert "Traceback" not in everything(result)
+
+
+def test_unexpected_failure_is_a_clean_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def explode(*args: object, **kwargs: object) -> None:
+        raise KeyError(CANARY)
+
+    monkeypatch.setattr("reconciler.commands.validate.load_desired", explode)
+    result = run("validate", "-f", str(tmp_path))
+    assert result.exit_code == 1
+    assert "internal error while validating (KeyError)" in result.stderr
+    assert CANARY not in everything(result) and "Traceback" not in everything(result)
+
+
+@pytest.mark.parametrize("output", ["text", "json"])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "",  # valid
+        "    Broken: [1, 2]\n",  # an error in the same resource as the secret
+        "    Other: ${env:NOT_SET}\n",  # a reference error next to the secret
+        "  conector: typo\n",  # an unknown key in the same resource
+    ],
+)
+def test_canary_secret_never_appears_in_validate_output(tmp_path: Path, output: str, extra: str) -> None:
+    text = SYNC + "---\n" + ERP_WITH_SECRET + extra
+    if extra.startswith("  conector"):
+        text = SYNC + "---\n" + ERP_WITH_SECRET.replace("  scope:", extra + "  scope:")
+    (tmp_path / "a.yaml").write_text(text)
+    (tmp_path / "b.yaml").write_text(SYNC)  # a duplicate name: errors in another file too
+    for target in (tmp_path / "a.yaml", tmp_path):
+        result = run("validate", "-f", str(target), "-o", output, env={"CANARY_KEY": CANARY})
+        assert CANARY not in everything(result)
+        assert "Traceback" not in everything(result)
+    valid_run = run("validate", "-f", str(tmp_path / "a.yaml"), "-o", output, env={"CANARY_KEY": CANARY})
+    assert valid_run.exit_code == (0 if extra == "" else 1)
+
+
+def test_schema_command_prints_the_committed_schema() -> None:
+    result = run("schema")
+    assert result.exit_code == 0
+    committed = (ROOT / "schemas" / "manifest.schema.json").read_text(encoding="utf-8")
+    assert result.stdout == committed, (
+        "schemas/manifest.schema.json is stale; regenerate it with: "
+        "reconcile schema > schemas/manifest.schema.json"
+    )
+    assert result.stdout == manifest_json_schema_text()
