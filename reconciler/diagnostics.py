@@ -64,8 +64,9 @@ class DiagnosticError(Exception):
 
 def _sort_key(d: Diagnostic) -> tuple[object, ...]:
     loc = d.location
+    # Located problems in file order; the rest keep the order they were found in (stable sort).
     position = (loc.file, loc.line, loc.column) if loc else ("", 0, 0)
-    return (loc is None, position, d.resource or "", d.message)
+    return (loc is None, position)
 
 
 def did_you_mean(word: str, choices: Sequence[str]) -> str | None:

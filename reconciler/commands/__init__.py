@@ -10,5 +10,7 @@ def registered() -> list[click.Command]:
     # Each command module is imported here; keep one line per module.
     from reconciler.commands.validate import validate; commands.append(validate)  # noqa: E702
     from reconciler.commands.schema import schema; commands.append(schema)  # noqa: E702
+    from reconciler.commands.plan import plan; commands.append(plan)  # noqa: E702
+    from reconciler.commands.apply import apply; commands.append(apply)  # noqa: E702
     from reconciler.commands.emulator import emulator; commands.append(emulator)  # noqa: E702
     return commands

@@ -64,11 +64,22 @@ class JsonSummary(_Doc):
     tests: dict[str, int]
 
 
+class JsonRequest(_Doc):
+    """How the plan was made, so that `reconcile apply PLAN` can make it again and compare."""
+
+    manifests: list[str] = Field(description="the -f paths, as given")
+    maxDeletes: int
+    allowDeletes: bool = False
+    allowEmpty: bool = False
+    test: Literal["all", "changed", "none"] = "changed"
+
+
 class JsonPlan(_Doc):
     formatVersion: Literal[1] = FORMAT_VERSION
     tool: str
     target: str
     manifestDigest: str
+    request: Optional[JsonRequest] = None
     hasChanges: bool
     summary: JsonSummary
     warnings: list[str] = Field(default_factory=list)
@@ -96,12 +107,13 @@ def _change(change: Change) -> JsonChange:
     )
 
 
-def plan_document(plan: Plan) -> JsonPlan:
+def plan_document(plan: Plan, request: JsonRequest | None = None) -> JsonPlan:
     counts = plan.counts()
     return JsonPlan(
         tool=f"erp-reconciler {__version__}",
         target=plan.target,
         manifestDigest=plan.manifest_digest,
+        request=request,
         hasChanges=plan.has_changes,
         summary=JsonSummary.model_validate({**counts, "tests": plan.test_counts()}),
         warnings=list(plan.warnings),
@@ -109,8 +121,8 @@ def plan_document(plan: Plan) -> JsonPlan:
     )
 
 
-def render_json(plan: Plan) -> str:
-    return plan_document(plan).model_dump_json(indent=2, by_alias=True) + "\n"
+def render_json(plan: Plan, request: JsonRequest | None = None) -> str:
+    return plan_document(plan, request).model_dump_json(indent=2, by_alias=True) + "\n"
 
 
 def plan_json_schema() -> dict[str, object]:

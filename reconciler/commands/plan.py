@@ -1,0 +1,105 @@
+"""`reconcile plan`: what apply would change, tested, for a reviewer and for machines."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from reconciler.commands._common import manifest_option, open_target, reports_errors, target_options
+from reconciler.connection_tests import TestMode
+from reconciler.manifest.loader import load_desired
+from reconciler.plan.model import Plan
+from reconciler.plan.planner import PlanOptions
+from reconciler.planning import build_plan
+from reconciler.project import load_project
+from reconciler.render.json_plan import render_json
+from reconciler.render.markdown import render_markdown
+from reconciler.render.text import render_text
+
+EXIT_CHANGES = 2
+
+
+def prune_options(command):  # type: ignore[no-untyped-def]
+    command = click.option("--allow-empty", is_flag=True, help="Allow soft-deleting every live object of a kind.")(command)
+    command = click.option("--allow-deletes", is_flag=True, help="Allow more soft-deletes than --max-deletes.")(command)
+    command = click.option("--max-deletes", type=click.IntRange(0), default=None,
+                           help="Most soft-deletes one run may do [default: reconcile.yaml maxDeletes, else 5].")(command)
+    return command
+
+
+def plan_options(max_deletes: int | None, allow_deletes: bool, allow_empty: bool) -> PlanOptions:
+    project = load_project()
+    limit = max_deletes if max_deletes is not None else (project.maxDeletes if project.maxDeletes is not None else 5)
+    return PlanOptions(
+        max_deletes=limit, allow_deletes=allow_deletes, allow_empty=allow_empty, ignore=project.ignore_map()
+    )
+
+
+def exit_code(plan: Plan, detailed: bool) -> int:
+    if plan.failed_tests:
+        return 1
+    return EXIT_CHANGES if detailed and plan.has_changes else 0
+
+
+@click.command("plan")
+@manifest_option
+@target_options
+@click.option("--test", "test_mode", type=click.Choice(["changed", "all", "none"]), default="changed", show_default=True,
+              help="Which connections to test with their desired config.")
+@prune_options
+@click.option("--output", "-o", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option("--out", "out", type=click.Path(dir_okay=False, writable=True, path_type=Path), default=None,
+              help="Save the plan (JSON, no secret values) for `reconcile apply PLAN`.")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes (0 none, 1 error).")
+@click.option("--show-unchanged", is_flag=True, help="List objects that need no change too.")
+@reports_errors(as_json_option="output")
+def plan(
+    paths: Sequence[str],
+    url: str | None,
+    insecure: bool,
+    parallelism: int,
+    test_mode: TestMode,
+    max_deletes: int | None,
+    allow_deletes: bool,
+    allow_empty: bool,
+    output: str,
+    out: Path | None,
+    detailed_exitcode: bool,
+    show_unchanged: bool,
+) -> None:
+    """Show what apply would change in the CRM, and test every connection it would touch.
+
+    \b
+    Exit codes: 0 no changes (or changes without --detailed-exitcode),
+    2 changes (with --detailed-exitcode), 1 error or a failed connection test.
+
+    \b
+    Examples:
+      reconcile plan -f examples/
+      reconcile plan -f manifests/ --out plan.json --detailed-exitcode
+      reconcile plan -f manifests/ --output markdown > plan.md
+    """
+    desired = load_desired(paths)
+    options = plan_options(max_deletes, allow_deletes, allow_empty)
+
+    async def run() -> Plan:
+        async with open_target(url, insecure=insecure, parallelism=parallelism) as target:
+            planned = await build_plan(target.client, desired, target=target.identity, options=options, test_mode=test_mode)
+            return planned.plan
+
+    result = asyncio.run(run())
+    if out is not None:
+        out.write_text(render_json(result), encoding="utf-8")
+    if output == "json":
+        click.echo(render_json(result), nl=False)
+    elif output == "markdown":
+        click.echo(render_markdown(result), nl=False)
+    else:
+        render_text(result, sys.stdout, show_unchanged=show_unchanged)
+        if out is not None:
+            click.echo(f"Saved the plan to {out}; apply it with: reconcile apply {out}")
+    sys.exit(exit_code(result, detailed_exitcode))
