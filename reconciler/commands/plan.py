@@ -16,7 +16,7 @@ from reconciler.plan.model import Plan
 from reconciler.plan.planner import PlanOptions
 from reconciler.planning import build_plan
 from reconciler.project import load_project
-from reconciler.render.json_plan import render_json
+from reconciler.render.json_plan import JsonRequest, render_json
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_text
 
@@ -92,10 +92,14 @@ def plan(
             return planned.plan
 
     result = asyncio.run(run())
+    request = JsonRequest(
+        manifests=list(paths), maxDeletes=options.max_deletes, allowDeletes=allow_deletes,
+        allowEmpty=allow_empty, test=test_mode,
+    )
     if out is not None:
-        out.write_text(render_json(result), encoding="utf-8")
+        out.write_text(render_json(result, request), encoding="utf-8")
     if output == "json":
-        click.echo(render_json(result), nl=False)
+        click.echo(render_json(result, request), nl=False)
     elif output == "markdown":
         click.echo(render_markdown(result), nl=False)
     else:
