@@ -225,3 +225,13 @@ def test_secret_references_outside_config_are_errors(tmp_path: Path) -> None:
     found = only(problems(path, env={"URL": "x"}))
     assert found.message == "spec.url: secret references are only resolved in spec.config values"
     assert (found.location.line, found.location.column) == (6, 3)
+
+
+def test_the_project_file_in_a_manifest_directory_is_not_read_as_a_manifest(tmp_path):
+    from reconciler.manifest.loader import load_desired
+
+    (tmp_path / "reconcile.yaml").write_text("ignore:\n  ErpConnection: ['Legacy *']\n")
+    (tmp_path / "c.yaml").write_text(
+        "apiVersion: erp-reconciler/v1\nkind: SyncConnector\nmetadata: {name: A}\nspec: {url: https://a}\n"
+    )
+    assert [r.name for r in load_desired([tmp_path]).resources] == ["A"]

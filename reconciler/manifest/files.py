@@ -79,12 +79,16 @@ def discover(paths: Sequence[str | Path]) -> Discovered:
     return Discovered(files, diagnostics)
 
 
+PROJECT_FILES = frozenset({"reconcile.yaml", "reconcile.yml"})
+
+
 def _walk(directory: Path) -> list[Path]:
     found: list[tuple[tuple[str, ...], Path]] = []
     for root, dirnames, filenames in os.walk(directory):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
         for name in filenames:
-            if name.startswith(".") or not name.endswith(SUFFIXES):
+            # reconcile.yaml is the project file (targets, ignore rules), not a manifest.
+            if name.startswith(".") or not name.endswith(SUFFIXES) or name in PROJECT_FILES:
                 continue
             full = Path(root) / name
             found.append((full.relative_to(directory).parts, full))
