@@ -263,11 +263,15 @@ def _describe_validation_error(source: str, exc: ValidationError, data: dict[str
     for error in exc.errors():
         where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"]).lstrip(".")
         message = error["msg"]
-        if error["type"] == "extra_forbidden" and len(error["loc"]) == 1:
-            hint = did_you_mean(str(error["loc"][0]), list(Seed.model_fields))
+        if error["type"] == "extra_forbidden" and error["loc"]:
+            choices = list(Seed.model_fields) if len(error["loc"]) == 1 else _ALL_KEYS
+            hint = did_you_mean(str(error["loc"][-1]), choices)
             message = "unknown key" + (f" ({hint})" if hint else "")
         lines.append(f"{source}: {where or '(top)'}: {message}")
     return "\n".join(lines)
+
+
+_ALL_KEYS = sorted({name for model in _Model.__subclasses__() for name in model.model_fields})
 
 
 def with_ids(seed: Seed) -> Seed:

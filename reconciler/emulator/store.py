@@ -157,13 +157,7 @@ class Store:
 
     def read_seed(self) -> Seed:
         def get(conn: sqlite3.Connection) -> Seed:
-            try:
-                rows = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-            except sqlite3.DatabaseError as exc:
-                raise StateError(
-                    f"{self.path} is not an emulator state file ({exc}); "
-                    "choose another --state file or run `reconcile emulator reset`"
-                ) from None
+            rows = dict(conn.execute("SELECT key, value FROM meta").fetchall())
             if rows.get("schema_version") != SCHEMA_VERSION:
                 raise StateError(
                     f"{self.path} has state format {rows.get('schema_version')!r}, expected "
@@ -171,7 +165,13 @@ class Store:
                 )
             return Seed.model_validate_json(rows["seed"])
 
-        return self.read(get)
+        try:
+            return self.read(get)
+        except sqlite3.DatabaseError as exc:
+            raise StateError(
+                f"{self.path} is not an emulator state file ({exc}); choose another --state "
+                "file, or delete this one if it is an old emulator state"
+            ) from None
 
     def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         conn = self._connect()
