@@ -38,6 +38,8 @@ def test_fresh_tenant_creates_everything_in_dependency_order():
     assert quote_change.depends_on == ("ErpConnection/Visma Production",)
     # The connector is not registered yet, so its fields are unknown: said, not hidden.
     assert any("ErpConnection/Visma Production" in w and "not checked" in w for w in plan.warnings)
+    # Until the field types are known, any value could be a password: none is shown.
+    assert all(isinstance(v, Sensitive) for v in erp_change.desired.config.values())
     # The quote connector is installed, so its defaults are filled in already.
     assert quote_change.desired.config == {"PriceListCurrency": "NOK", "IncludeVat": "1", "DiscountLimitPercent": "10"}
 

@@ -78,15 +78,18 @@ def _by_name(objects: Iterable[T]) -> dict[str, list[T]]:
     return index
 
 
-def _display(value: ConfigValue) -> ConfigWire:
-    """A written value shown as-is when the connector's fields are not known yet."""
+def _unchecked(value: ConfigValue) -> ConfigWire:
+    """A written value whose field type is not known yet. Any of them could be a
+    password, so every one is kept sensitive until the connector's fields say otherwise."""
     if isinstance(value, Sensitive):
         return value
     if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    return "" if value is None else str(value)
+        text = "true" if value else "false"
+    elif isinstance(value, (date, datetime)):
+        text = value.isoformat()
+    else:
+        text = "" if value is None else str(value)
+    return Sensitive(text)
 
 
 class _Planner:
@@ -256,9 +259,10 @@ class _Planner:
     ) -> dict[str, ConfigWire]:
         if fields is None:
             self.warnings.append(
-                f"{resource.ref}: config not checked yet: {pending_reason}; apply checks it against the connector's fields"
+                f"{resource.ref}: config not checked yet and its values not shown (any could be a password): "
+                f"{pending_reason}; apply checks it against the connector's fields"
             )
-            return {key: _display(value) for key, value in written.items()}
+            return {key: _unchecked(value) for key, value in written.items()}
         result = desired_config(fields, written, live_config, self.live.lists)
         for key, message, hint in result.problems:
             path: tuple[str | int, ...] = ("spec", "config", key) if key else ("spec", "config")
