@@ -91,7 +91,7 @@ def test_json_output_is_the_saved_plan_and_names_the_target(cli: Cli, workdir):
     assert "Saved the plan to plan.json" in result.stdout
     saved = json.loads((workdir / "plan.json").read_text())
     assert saved["formatVersion"] == 1 and saved["request"]["manifests"] == ["examples/"]
-    assert saved["target"] == (cli.server.url if cli.server else "embedded:.reconcile/emulator.sqlite")
+    assert saved["target"] == (cli.server.url if cli.server else "embedded emulator (.reconcile/emulator.sqlite)")
     assert len(saved["manifestDigest"]) == 64
 
 

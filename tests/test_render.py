@@ -114,3 +114,12 @@ def test_markdown_shows_details_and_test_results():
     assert "<details><summary><code>~ ErpConnection/Visma Production</code> — update</summary>" in markdown
     assert "# test failed: connector said no" in markdown
     assert "cut" not in markdown
+
+
+def test_creates_do_not_list_empty_fields():
+    from _builders import empty_live
+
+    plan = make_plan(desired(connector(), erp(description=""), quote()), empty_live())
+    text = plan_as_text(plan)
+    assert "users: []" not in text and "description:" not in text
+    assert "everyone: true" in text

@@ -106,8 +106,7 @@ async def open_target(url: str | None, *, insecure: bool, parallelism: int) -> A
             err=True,
         )
         client = CrmClient(embedded.base_url, headers=embedded.headers, transport=embedded.transport, parallelism=parallelism)
-        identity = f"embedded:{state}"
-        description = f"embedded emulator ({state})"
+        identity = description = f"embedded emulator ({state})"
     else:
         client = CrmClient(target.base_url, headers=target.headers, parallelism=parallelism, auth_hint=target.auth_hint)
         identity = target.base_url

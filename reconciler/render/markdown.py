@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from reconciler.plan.model import Change, Plan
 from reconciler.render.text import summary_line
-from reconciler.render.values import SOFT_DELETE_NOTE, SYMBOLS, show_field
+from reconciler.render.values import SOFT_DELETE_NOTE, SYMBOLS, show_field, visible_fields
 
 MAX_CHARS = 60_000
 TEST_ICONS = {"passed": "✅ passed", "failed": "❌ failed", "deferred": "⏳ deferred", "not-run": "➖ not run"}
@@ -21,7 +21,7 @@ def _cell(text: str) -> str:
 def _details(change: Change) -> str:
     creating = change.action == "create"
     lines = [f"<details><summary><code>{SYMBOLS[change.action].strip() or '='} {change.kind}/{_html(change.name)}</code> — {change.action}</summary>", "", "```diff"]
-    for field in change.fields:
+    for field in visible_fields(change):
         prefix = "+" if creating else "~"
         lines.append(f"{prefix} {show_field(field, creating=creating)}")
     if change.action == "soft-delete":

@@ -14,7 +14,7 @@ from rich.text import Text
 
 from reconciler.manifest.models import KINDS
 from reconciler.plan.model import Change, Plan
-from reconciler.render.values import SOFT_DELETE_NOTE, SYMBOLS, show_field
+from reconciler.render.values import SOFT_DELETE_NOTE, SYMBOLS, show_field, visible_fields
 
 STYLES = {"create": "green", "update": "yellow", "soft-delete": "red", "restore": "cyan", "no-op": "dim"}
 TEST_STYLES = {"passed": "green", "failed": "bold red", "deferred": "yellow", "not-run": "dim"}
@@ -63,7 +63,7 @@ def _change_lines(change: Change, *, show_unchanged: bool) -> list[Text]:
     if not change.is_change and not show_unchanged:
         return lines
     creating = change.action == "create"
-    for field in change.fields:
+    for field in visible_fields(change):
         lines.append(Text(f"      {show_field(field, creating=creating)}"))
     if change.action == "soft-delete":
         lines.append(Text(f"      {SOFT_DELETE_NOTE}", style="dim"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from reconciler.plan.model import FieldChange
+from reconciler.plan.model import Change, FieldChange
 from reconciler.secrets import REDACTED, Sensitive
 
 SYMBOLS = {"create": "+", "update": "~", "soft-delete": "-", "restore": "↺", "no-op": " "}
@@ -24,6 +24,14 @@ def show(value: object) -> str:
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     return str(value)
+
+
+def visible_fields(change: Change) -> tuple[FieldChange, ...]:
+    """The field changes worth a line: on a create, empty values (no users, no
+    description) say nothing."""
+    if change.action != "create":
+        return change.fields
+    return tuple(f for f in change.fields if f.sensitive or f.after not in ((), "", None))
 
 
 def show_field(change: FieldChange, *, creating: bool) -> str:
