@@ -15,7 +15,7 @@ from reconciler.apply.progress import ApplyProgress
 from reconciler.apply.report import Report
 from reconciler.apply.saved_plan import load_saved_plan, stale_reasons
 from reconciler.commands._common import open_target, reports_errors, target_options
-from reconciler.commands.plan import plan_options, prune_options
+from reconciler.commands.plan import plan_options, prune_options, test_option
 from reconciler.connection_tests import TestMode
 from reconciler.diagnostics import Diagnostic, DiagnosticError
 from reconciler.manifest.loader import load_desired
@@ -33,8 +33,7 @@ NO_TTY = "stdin is not a terminal, so apply cannot ask for confirmation; pass --
               help="Manifest file or directory (repeatable). With PLAN_FILE: where the manifests are now, "
                    "if not where the plan says.")
 @target_options
-@click.option("--test", "test_mode", type=click.Choice(["changed", "all", "none"]), default="changed", show_default=True,
-              help="Which connections the plan step tests (apply always tests what it activates).")
+@test_option
 @prune_options
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (required without a terminal).")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,

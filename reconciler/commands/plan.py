@@ -31,6 +31,13 @@ def prune_options(command):  # type: ignore[no-untyped-def]
     return command
 
 
+def test_option(command):  # type: ignore[no-untyped-def]
+    return click.option(
+        "--test", "test_mode", type=click.Choice(["changed", "all", "none"]), default="changed", show_default=True,
+        help="Which connections to test with their desired config while planning.",
+    )(command)
+
+
 def plan_options(max_deletes: int | None, allow_deletes: bool, allow_empty: bool) -> PlanOptions:
     project = load_project()
     limit = max_deletes if max_deletes is not None else (project.maxDeletes if project.maxDeletes is not None else 5)
@@ -48,8 +55,7 @@ def exit_code(plan: Plan, detailed: bool) -> int:
 @click.command("plan")
 @manifest_option
 @target_options
-@click.option("--test", "test_mode", type=click.Choice(["changed", "all", "none"]), default="changed", show_default=True,
-              help="Which connections to test with their desired config.")
+@test_option
 @prune_options
 @click.option("--output", "-o", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @click.option("--out", "out", type=click.Path(dir_okay=False, writable=True, path_type=Path), default=None,

@@ -213,33 +213,29 @@ class _Planner:
     def _scope(self, resource: DesiredResource, scope: Scope) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
         if scope.everyone:
             return True, (), ()
-        users: list[str] = []
-        logins = {u.login: u for u in self.live.users}
-        lowered = {u.login.lower(): u for u in self.live.users}
-        active_logins = sorted(u.login for u in self.live.users if not u.deleted)
-        for i, login in enumerate(scope.users or []):
-            user = logins.get(login) or lowered.get(login.lower())
-            path = ("spec", "scope", "users", i)
-            if user is None:
-                self._problem(resource, path, f"unknown user '{login}'", did_you_mean(login, active_logins))
-            elif user.deleted:
-                self._problem(resource, path, f"user '{user.login}' is retired (deleted) in the CRM", "remove it from the scope")
+        logins = {u.login: u.deleted for u in self.live.users}
+        groups = {g.name: g.deleted for g in self.live.groups}
+        users = self._resolve_names(resource, "users", scope.users or [], logins, "user", "is retired (deleted)")
+        groups_found = self._resolve_names(resource, "groups", scope.groups or [], groups, "user group", "is deleted")
+        return False, users, groups_found
+
+    def _resolve_names(
+        self, resource: DesiredResource, key: str, wanted: Sequence[str], known: Mapping[str, bool], what: str, gone: str
+    ) -> tuple[str, ...]:
+        """CRM spellings of `wanted` names (matched case-insensitively), reporting unknown and deleted ones."""
+        lowered = {name.lower(): name for name in known}
+        alive = sorted(name for name, deleted in known.items() if not deleted)
+        found: set[str] = set()
+        for i, name in enumerate(wanted):
+            match = name if name in known else lowered.get(name.lower())
+            path = ("spec", "scope", key, i)
+            if match is None:
+                self._problem(resource, path, f"unknown {what} '{name}'", did_you_mean(name, alive))
+            elif known[match]:
+                self._problem(resource, path, f"{what} '{match}' {gone} in the CRM", "remove it from the scope")
             else:
-                users.append(user.login)
-        groups: list[str] = []
-        names = {g.name: g for g in self.live.groups}
-        lowered_groups = {g.name.lower(): g for g in self.live.groups}
-        active_groups = sorted(g.name for g in self.live.groups if not g.deleted)
-        for i, name in enumerate(scope.groups or []):
-            group = names.get(name) or lowered_groups.get(name.lower())
-            path = ("spec", "scope", "groups", i)
-            if group is None:
-                self._problem(resource, path, f"unknown user group '{name}'", did_you_mean(name, active_groups))
-            elif group.deleted:
-                self._problem(resource, path, f"user group '{group.name}' is deleted in the CRM", "remove it from the scope")
-            else:
-                groups.append(group.name)
-        return False, tuple(sorted(set(users))), tuple(sorted(set(groups)))
+                found.add(match)
+        return tuple(sorted(found))
 
     def _live_scope(self, obj: LiveErpConnection | LiveQuoteConnection) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
         if obj.all_access:
