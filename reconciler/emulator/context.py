@@ -118,5 +118,6 @@ class Agent:
         return self.methods.get(name.lower())
 
 
-def ids_exist(wanted: list[int] | None, known: Mapping[int, Any]) -> list[int]:
+def unknown_ids(wanted: list[int] | None, known: Mapping[int, Any]) -> list[int]:
+    """The ids in `wanted` that are not keys of `known`."""
     return [i for i in (wanted or []) if i not in known]

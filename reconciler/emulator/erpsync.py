@@ -15,7 +15,7 @@ from reconciler.emulator.connectors import (
     missing_mandatory,
     run_test,
 )
-from reconciler.emulator.context import Agent, Emulator, ids_exist
+from reconciler.emulator.context import Agent, Emulator, unknown_ids
 from reconciler.emulator.store import (
     ConnectorRow,
     ErpRow,
@@ -251,8 +251,8 @@ async def save_connection(emu: Emulator, args: dict[str, Any]) -> Response:
     f = read_entity("Connection", args["Connection"], CONNECTION_FIELDS)
     users = {u.id: u for u in emu.seed.users}
     groups = {g.id: g for g in emu.seed.groups}
-    unknown_users = ids_exist(f["AssociateAccessIds"], users)
-    unknown_groups = ids_exist(f["UserGroupAccessIds"], groups)
+    unknown_users = unknown_ids(f["AssociateAccessIds"], users)
+    unknown_groups = unknown_ids(f["UserGroupAccessIds"], groups)
     if unknown_users:
         raise BadRequest(f"Connection.AssociateAccessIds: no associate with id {unknown_users[0]}")
     if unknown_groups:
@@ -270,7 +270,7 @@ async def save_connection(emu: Emulator, args: dict[str, Any]) -> Response:
         existing = get_erp(conn, connection_id) if connection_id else None
         if connection_id and existing is None:
             raise BadRequest(f"There is no ERP connection with ErpConnectionId {connection_id}")
-        old = existing
+        old = existing  # short name for the keep(...) calls below
         connector_id = keep("ErpConnectorId", old and old.connector_id, 0)
         if not connector_id:
             raise BadRequest("Connection.ErpConnectorId is required: the sync connector to use")
