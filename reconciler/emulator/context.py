@@ -15,7 +15,7 @@ from reconciler.emulator.auth import Credentials
 from reconciler.emulator.faults import FaultInjector
 from reconciler.emulator.seed import Seed
 from reconciler.emulator.store import Store
-from reconciler.emulator.wire import Arg
+from reconciler.emulator.wire import Arg, BadRequest
 
 T = TypeVar("T")
 
@@ -121,3 +121,25 @@ class Agent:
 def unknown_ids(wanted: list[int] | None, known: Mapping[int, Any]) -> list[int]:
     """The ids in `wanted` that are not keys of `known`."""
     return [i for i in (wanted or []) if i not in known]
+
+
+def check_access_ids(emu: "Emulator", entity: Mapping[str, Any]) -> None:
+    """400 when a connection's scope names an associate or user group that does not exist."""
+    unknown_users = unknown_ids(entity["AssociateAccessIds"], {u.id: u for u in emu.seed.users})
+    if unknown_users:
+        raise BadRequest(f"Connection.AssociateAccessIds: no associate with id {unknown_users[0]}")
+    unknown_groups = unknown_ids(entity["UserGroupAccessIds"], {g.id: g for g in emu.seed.groups})
+    if unknown_groups:
+        raise BadRequest(f"Connection.UserGroupAccessIds: no user group with id {unknown_groups[0]}")
+
+
+def keeper(entity: Mapping[str, Any]) -> Callable[[str, Any, Any], Any]:
+    """keep(name, current, default): fields left out (or null) on an update keep their stored value."""
+
+    def keep(name: str, current: Any, default: Any) -> Any:
+        value = entity[name]
+        if value is not None:
+            return value
+        return current if current is not None else default
+
+    return keep

@@ -15,7 +15,7 @@ from reconciler.emulator.connectors import (
     missing_mandatory,
     run_test,
 )
-from reconciler.emulator.context import Agent, Emulator, unknown_ids
+from reconciler.emulator.context import Agent, Emulator, check_access_ids, keeper
 from reconciler.emulator.store import (
     ConnectorRow,
     ErpRow,
@@ -249,21 +249,8 @@ async def get_connection(emu: Emulator, args: dict[str, Any]) -> Response:
 )
 async def save_connection(emu: Emulator, args: dict[str, Any]) -> Response:
     f = read_entity("Connection", args["Connection"], CONNECTION_FIELDS)
-    users = {u.id: u for u in emu.seed.users}
-    groups = {g.id: g for g in emu.seed.groups}
-    unknown_users = unknown_ids(f["AssociateAccessIds"], users)
-    unknown_groups = unknown_ids(f["UserGroupAccessIds"], groups)
-    if unknown_users:
-        raise BadRequest(f"Connection.AssociateAccessIds: no associate with id {unknown_users[0]}")
-    if unknown_groups:
-        raise BadRequest(f"Connection.UserGroupAccessIds: no user group with id {unknown_groups[0]}")
-
-    def keep(name: str, current: Any, default: Any) -> Any:
-        # Fields left out (or null) keep their stored value on update.
-        value = f[name]
-        if value is not None:
-            return value
-        return current if current is not None else default
+    check_access_ids(emu, f)
+    keep = keeper(f)
 
     def save(conn: sqlite3.Connection) -> ErpRow:
         connection_id = f["ErpConnectionId"] or 0

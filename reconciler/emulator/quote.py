@@ -9,7 +9,7 @@ from typing import Any
 from starlette.responses import Response
 
 from reconciler.emulator.connectors import TestOutcome, field_metadata, plugin_response, run_test
-from reconciler.emulator.context import Agent, Emulator, unknown_ids
+from reconciler.emulator.context import Agent, Emulator, check_access_ids, keeper
 from reconciler.emulator.store import (
     QuoteRow,
     get_erp,
@@ -109,18 +109,8 @@ async def create_from_connector_name(emu: Emulator, args: dict[str, Any]) -> Res
 )
 async def save_connection(emu: Emulator, args: dict[str, Any]) -> Response:
     f = read_entity("Connection", args["Connection"], CONNECTION_FIELDS)
-    unknown_users = unknown_ids(f["AssociateAccessIds"], {u.id: u for u in emu.seed.users})
-    unknown_groups = unknown_ids(f["UserGroupAccessIds"], {g.id: g for g in emu.seed.groups})
-    if unknown_users:
-        raise BadRequest(f"Connection.AssociateAccessIds: no associate with id {unknown_users[0]}")
-    if unknown_groups:
-        raise BadRequest(f"Connection.UserGroupAccessIds: no user group with id {unknown_groups[0]}")
-
-    def keep(name: str, current: Any, default: Any) -> Any:
-        value = f[name]
-        if value is not None:
-            return value
-        return current if current is not None else default
+    check_access_ids(emu, f)
+    keep = keeper(f)
 
     def save(conn: sqlite3.Connection) -> QuoteRow:
         connection_id = f["QuoteConnectionId"] or 0
