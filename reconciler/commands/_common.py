@@ -15,8 +15,9 @@ from typing import Any, TypeVar
 import click
 
 from reconciler.crm.client import CrmClient
-from reconciler.crm.target import resolve_target
 from reconciler.diagnostics import Diagnostic, DiagnosticError
+from reconciler.project import load_project
+from reconciler.target_selection import Selection, select_target
 
 F = TypeVar("F", bound=Callable[..., Any])
 EMBEDDED_STATE = Path(".reconcile") / "emulator.sqlite"
@@ -63,12 +64,29 @@ def reports_errors(as_json_option: str | None = None) -> Callable[[F], F]:
     return decorate
 
 
+target_option = click.option(
+    "--target", "target", envvar="RECONCILE_TARGET", default=None, metavar="NAME",
+    help="A target of reconcile.yaml (its URL, credential variables and vars) [env RECONCILE_TARGET].",
+)
+
+
+def choose_target(target: str | None, url: str | None, *, insecure: bool = False) -> Selection:
+    """The CRM for this command from --target/--url/the environment/reconcile.yaml."""
+    context = click.get_current_context(silent=True)
+    source = context.get_parameter_source("url") if context is not None else None
+    return select_target(
+        load_project(), name=target, url=url, insecure=insecure,
+        url_on_command_line=source is click.core.ParameterSource.COMMANDLINE,
+    )
+
+
 def target_options(command: F) -> F:
     for option in reversed(
         [
+            target_option,
             click.option("--url", envvar="SUPEROFFICE_URL", default=None, metavar="URL",
                          help="Tenant base URL, e.g. https://sod.superoffice.com/Cust12345/ "
-                              "[env SUPEROFFICE_URL]. Default: the embedded emulator."),
+                              "[env SUPEROFFICE_URL]. Default: reconcile.yaml defaultTarget, else the embedded emulator."),
             click.option("--insecure", is_flag=True, help="Allow plain http to a non-loopback host."),
             click.option("--parallelism", type=click.IntRange(1, 256), default=8, show_default=True,
                          help="Concurrent requests to the CRM."),
@@ -93,16 +111,21 @@ class OpenTarget:
 
 
 @asynccontextmanager
-async def open_target(url: str | None, *, insecure: bool, parallelism: int) -> AsyncIterator[OpenTarget]:
-    """A connected client for --url/SUPEROFFICE_URL, else for the embedded emulator."""
-    target = resolve_target(url, insecure=insecure)
+async def open_target(
+    url: str | None | Selection, *, insecure: bool, parallelism: int
+) -> AsyncIterator[OpenTarget]:
+    """A connected client for a chosen target (or --url/SUPEROFFICE_URL), else for the embedded emulator."""
+    selection = url if isinstance(url, Selection) else choose_target(None, url, insecure=insecure)
+    target = selection.target
     if target is None:
         from reconciler.emulator.embedded import open_embedded  # the CLI's choice; core never imports it
 
         state = Path(os.environ.get(EMBEDDED_STATE_VARIABLE) or EMBEDDED_STATE)
         embedded = open_embedded(state)
         click.echo(
-            f"Using the embedded SuperOffice emulator ({state}); set SUPEROFFICE_URL or --url for a real tenant.",
+            f"Using the embedded SuperOffice emulator ({state}); "
+            + (f"target '{selection.name}' has no url." if selection.name
+               else "set SUPEROFFICE_URL or --url (or --target) for a real tenant."),
             err=True,
         )
         client = CrmClient(embedded.base_url, headers=embedded.headers, transport=embedded.transport, parallelism=parallelism)

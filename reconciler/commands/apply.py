@@ -14,7 +14,7 @@ from reconciler.apply.executor import execute
 from reconciler.apply.progress import ApplyProgress
 from reconciler.apply.report import Report
 from reconciler.apply.saved_plan import load_saved_plan, stale_reasons
-from reconciler.commands._common import open_target, reports_errors, target_options
+from reconciler.commands._common import choose_target, open_target, reports_errors, target_options
 from reconciler.commands.plan import plan_options, prune_options, test_option
 from reconciler.connection_tests import TestMode
 from reconciler.diagnostics import Diagnostic, DiagnosticError
@@ -42,6 +42,7 @@ NO_TTY = "stdin is not a terminal, so apply cannot ask for confirmation; pass --
 def apply(
     plan_file: Path | None,
     paths: Sequence[str],
+    target: str | None,
     url: str | None,
     insecure: bool,
     parallelism: int,
@@ -81,12 +82,13 @@ def apply(
         raise click.UsageError("give manifests with -f PATH, or a saved plan file")
     else:
         options = plan_options(max_deletes, allow_deletes, allow_empty)
-    desired = load_desired(paths)
+    selection = choose_target(target, url, insecure=insecure)
+    desired = load_desired(paths, variables=selection.vars)
     if saved is None and not auto_approve and not sys.stdin.isatty():
         raise DiagnosticError([Diagnostic(NO_TTY)])
 
     async def run() -> Report | None:
-        async with open_target(url, insecure=insecure, parallelism=parallelism) as target:
+        async with open_target(selection, insecure=insecure, parallelism=parallelism) as target:
             planned = await build_plan(target.client, desired, target=target.identity, options=options, test_mode=test_mode)
             plan = planned.plan
             if saved is not None:

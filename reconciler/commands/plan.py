@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from reconciler.commands._common import manifest_option, open_target, reports_errors, target_options
+from reconciler.commands._common import choose_target, manifest_option, open_target, reports_errors, target_options
 from reconciler.connection_tests import TestMode
 from reconciler.manifest.loader import load_desired
 from reconciler.plan.model import Plan
@@ -65,6 +65,7 @@ def exit_code(plan: Plan, detailed: bool) -> int:
 @reports_errors(as_json_option="output")
 def plan(
     paths: Sequence[str],
+    target: str | None,
     url: str | None,
     insecure: bool,
     parallelism: int,
@@ -89,12 +90,13 @@ def plan(
       reconcile plan -f manifests/ --out plan.json --detailed-exitcode
       reconcile plan -f manifests/ --output markdown > plan.md
     """
-    desired = load_desired(paths)
+    selection = choose_target(target, url, insecure=insecure)
+    desired = load_desired(paths, variables=selection.vars)
     options = plan_options(max_deletes, allow_deletes, allow_empty)
 
     async def run() -> Plan:
-        async with open_target(url, insecure=insecure, parallelism=parallelism) as target:
-            planned = await build_plan(target.client, desired, target=target.identity, options=options, test_mode=test_mode)
+        async with open_target(selection, insecure=insecure, parallelism=parallelism) as crm:
+            planned = await build_plan(crm.client, desired, target=crm.identity, options=options, test_mode=test_mode)
             return planned.plan
 
     result = asyncio.run(run())

@@ -11,6 +11,7 @@ import click
 from reconciler.diagnostics import Diagnostic, DiagnosticError
 from reconciler.manifest.loader import load_desired
 from reconciler.manifest.models import KINDS, Desired
+from reconciler.project import load_project
 
 
 @click.command("validate")
@@ -31,14 +32,25 @@ from reconciler.manifest.models import KINDS, Desired
     show_default=True,
     help="text for people, json for tools.",
 )
-def validate(paths: Sequence[str], output: str) -> None:
+@click.option(
+    "--target", "target", envvar="RECONCILE_TARGET", default=None, metavar="NAME",
+    help="Check ${var:…} references against this reconcile.yaml target's vars "
+         "[default: defaultTarget, else the vars every target defines].",
+)
+def validate(paths: Sequence[str], output: str, target: str | None) -> None:
     """Check manifests without contacting the CRM.
 
     Exit 0 when valid; exit 1 with every error (file:line:col, resource,
     what is wrong, and a hint) when not.
+
+    \b
+    Examples:
+      reconcile validate -f examples/
+      reconcile validate -f manifests/ --target production
+      reconcile validate -f manifests/ --output json
     """
     try:
-        desired = load_desired(paths)
+        desired = load_desired(paths, variables=load_project().validation_vars(target))
     except DiagnosticError as exc:
         _report_errors(list(exc.diagnostics), output)
         raise SystemExit(1) from None

@@ -16,10 +16,16 @@ from reconciler.manifest.validation import CheckedDocument, check_document
 from reconciler.manifest.yaml_source import parse_documents
 
 
-def load_desired(paths: Sequence[str | Path], *, env: Mapping[str, str] | None = None) -> Desired:
+def load_desired(
+    paths: Sequence[str | Path],
+    *,
+    env: Mapping[str, str] | None = None,
+    variables: Mapping[str, str] | None = None,
+) -> Desired:
     """Read, validate and resolve the manifests at `paths` (files or directories).
 
-    `env` is where `${env:NAME}` looks (default: the process environment).
+    `env` is where `${env:NAME}` looks (default: the process environment);
+    `variables` is where `${var:NAME}` looks (the selected target's vars, or None).
     Raises DiagnosticError listing all problems; nothing partial is returned.
     """
     environment: Mapping[str, str] = os.environ if env is None else env
@@ -62,7 +68,7 @@ def load_desired(paths: Sequence[str | Path], *, env: Mapping[str, str] | None =
     resources: list[DesiredResource] = []
     for file, result in checked:
         # Resolved even for invalid documents, so reference errors show up in the same run.
-        config, problems = _resolve_config(result, file.path.parent, environment)
+        config, problems = _resolve_config(result, file.path.parent, environment, variables)
         diagnostics.extend(problems)
         if result.manifest is None:
             continue
@@ -148,7 +154,7 @@ def _broken_references(documents: list[CheckedDocument]) -> list[Diagnostic]:
 
 
 def _resolve_config(
-    document: CheckedDocument, manifest_dir: Path, env: Mapping[str, str]
+    document: CheckedDocument, manifest_dir: Path, env: Mapping[str, str], variables: Mapping[str, str] | None
 ) -> tuple[dict[str, ConfigValue], list[Diagnostic]]:
     spec = document.document.data.get("spec") if isinstance(document.document.data, dict) else None
     raw = spec.get("config") if isinstance(spec, dict) else None
@@ -161,7 +167,7 @@ def _resolve_config(
             config[key] = value
             continue
         try:
-            config[key] = resolve(value, manifest_dir=manifest_dir, env=env)
+            config[key] = resolve(value, manifest_dir=manifest_dir, env=env, variables=variables)
         except BadReference as exc:
             problems.append(
                 Diagnostic(

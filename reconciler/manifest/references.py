@@ -1,7 +1,10 @@
-"""Secret references in config values: `${env:NAME}`, `${file:path}`, `$${` for a literal `${`.
+"""References in config values: `${env:NAME}`, `${file:path}`, `${var:NAME}`, `$${` for a literal `${`.
 
 A reference may sit anywhere in a string ("Bearer ${env:TOKEN}"). A value that
-used any reference becomes `Sensitive`; errors name the reference, never a value.
+used an env or file reference becomes `Sensitive`; errors name the reference,
+never a value. `${var:NAME}` takes a per-target variable from reconcile.yaml:
+those are plain settings, not secrets, so a value made of text and variables only
+stays a plain string.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from reconciler.manifest.files import ReadFailed, display_path, read_text
 from reconciler.secrets import Sensitive
 
 MAX_SECRET_FILE_BYTES = 1024 * 1024
-SCHEMES = ("env", "file")
+SCHEMES = ("env", "file", "var")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -86,10 +89,10 @@ def _parse_reference(text: str) -> _Reference:
         else:
             hint = "use ${env:NAME} or ${file:path}; write '$${' for a literal '${'"
         raise BadReference(ReferenceProblem(f"unknown reference '{_clip(text)}'", hint))
-    if scheme == "env" and not _ENV_NAME.match(argument):
+    if scheme in ("env", "var") and not _ENV_NAME.match(argument):
         raise BadReference(
             ReferenceProblem(
-                f"invalid environment variable name in '{_clip(text)}'",
+                f"invalid {'environment ' if scheme == 'env' else ''}variable name in '{_clip(text)}'",
                 "names are letters, digits and '_', not starting with a digit",
             )
         )
@@ -103,20 +106,48 @@ def has_reference(template: str) -> bool:
     return "${" in template.replace("$${", "")
 
 
-def resolve(template: str, *, manifest_dir: Path, env: Mapping[str, str]) -> str | Sensitive:
-    """The value of a config string: plain str unless it used a reference."""
+def resolve(
+    template: str,
+    *,
+    manifest_dir: Path,
+    env: Mapping[str, str],
+    variables: Mapping[str, str] | None = None,
+) -> str | Sensitive:
+    """The value of a config string: plain str unless it used an env or file reference.
+
+    `variables` are the selected target's `vars` (None: no target selected)."""
     parts = parse_template(template)
-    if not any(isinstance(p, _Reference) for p in parts):
-        return "".join(p.text for p in parts if isinstance(p, _Literal))
     values: list[str] = []
+    secret = False
     for part in parts:
         if isinstance(part, _Literal):
             values.append(part.text)
+        elif part.scheme == "var":
+            values.append(_var(part, variables))
         elif part.scheme == "env":
             values.append(_env(part, env))
+            secret = True
         else:
             values.append(_file(part, manifest_dir))
-    return Sensitive("".join(values), reference=template)
+            secret = True
+    text = "".join(values)
+    return Sensitive(text, reference=template) if secret else text
+
+
+def _var(ref: _Reference, variables: Mapping[str, str] | None) -> str:
+    if variables is None:
+        raise BadReference(
+            ReferenceProblem(
+                f"'{ref}' needs a target: no reconcile.yaml target is selected",
+                "pass --target NAME, or set defaultTarget in reconcile.yaml",
+            )
+        )
+    if ref.argument not in variables:
+        hint = did_you_mean(ref.argument, sorted(variables)) or (
+            f"define it under the target's 'vars:' in reconcile.yaml"
+        )
+        raise BadReference(ReferenceProblem(f"unknown variable '{ref.argument}' (from '{ref}')", hint))
+    return variables[ref.argument]
 
 
 def _env(ref: _Reference, env: Mapping[str, str]) -> str:
