@@ -18,17 +18,22 @@ WRITE_PREFIXES = ("Save", "Delete", "Toggle", "Restore", "Create")
 
 @dataclass(frozen=True)
 class ManifestSet:
-    """`erp` ERP connections alternating Visma.net/Tripletex, `quotes` quote connections
-    on the first ERP connections; `version` changes descriptions and config so that a
-    later version updates every object an earlier one created."""
+    """Two connectors, `erp` ERP connections numbered from `erp_start` (even numbers on
+    Visma.net, odd on Tripletex), and `quotes` quote connections on the first of them.
+    `version` changes descriptions and config, so a later version updates every object
+    an earlier one made; a later `erp_start` drops (soft-deletes) the first ones."""
 
     erp: int
     quotes: int
     version: int = 1
     active_every: int = 2  # every Nth ERP connection is active (tested + activated)
+    erp_start: int = 0
+
+    def erp_numbers(self) -> range:
+        return range(self.erp_start, self.erp_start + self.erp)
 
     def erp_names(self) -> list[str]:
-        return [f"ERP {i:03d}" for i in range(self.erp)]
+        return [f"ERP {n:03d}" for n in self.erp_numbers()]
 
     def quote_names(self) -> list[str]:
         return [f"Quote {i:03d}" for i in range(self.quotes)]
@@ -39,30 +44,30 @@ class ManifestSet:
             _doc("SyncConnector", "Tripletex", "  url: https://connectors.example.com/tripletex"),
         ]
         v = self.version
-        for i, name in enumerate(self.erp_names()):
-            active = "true" if i % self.active_every == 0 else "false"
-            if i % 2 == 0:
-                config = (f"    CompanyId: {1000 + i + v}\n    ApiKey: demo-key-{i}-v{v}\n"
+        for n in self.erp_numbers():
+            active = "true" if n % self.active_every == 0 else "false"
+            if n % 2 == 0:
+                config = (f"    CompanyId: {1000 + n + v}\n    ApiKey: demo-key-{n}-v{v}\n"
                           f"    Environment: {'production' if v % 2 else 'sandbox'}\n    BatchSize: {10 * v}")
                 connector = "Visma.net"
             else:
-                config = (f'    CompanyNumber: "{900000000 + i}"\n    ConsumerToken: demo-consumer-{i}-v{v}\n'
-                          f"    EmployeeToken: demo-employee-{i}")
+                config = (f'    CompanyNumber: "{900000000 + n}"\n    ConsumerToken: demo-consumer-{n}-v{v}\n'
+                          f"    EmployeeToken: demo-employee-{n}")
                 connector = "Tripletex"
-            scope = "    everyone: true" if i % 3 == 0 else "    users: [ADM, AHO]\n    groups: [Finance]"
-            docs.append(_doc("ErpConnection", name, (
+            scope = "    everyone: true" if n % 3 == 0 else "    users: [ADM, AHO]\n    groups: [Finance]"
+            docs.append(_doc("ErpConnection", f"ERP {n:03d}", (
                 f"  connector: {connector}\n  description: generated v{v}\n  active: {active}\n"
                 f"  scope:\n{scope}\n  config:\n{config}"
             )))
-        erp = self.erp_names()
+        numbers = list(self.erp_numbers())
         for i, name in enumerate(self.quote_names()):
-            target = i % max(1, self.erp)
-            if target % 2 == 0:
+            n = numbers[i % len(numbers)]
+            if n % 2 == 0:
                 connector, config = "Visma.Quote", f"    PriceListCurrency: NOK\n    DiscountLimitPercent: {5 + v}"
             else:
                 connector, config = "Tripletex.Quote", f"    Currency: NOK\n    ApiToken: demo-quote-{i}-v{v}"
             docs.append(_doc("QuoteConnection", name, (
-                f"  connector: {connector}\n  erpConnection: {erp[target]}\n  description: quotes v{v}\n"
+                f"  connector: {connector}\n  erpConnection: ERP {n:03d}\n  description: quotes v{v}\n"
                 f"  scope:\n    groups: [Sales Norway]\n  config:\n{config}"
             )))
         return "---\n".join(docs)
