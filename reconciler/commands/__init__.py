@@ -13,4 +13,5 @@ def registered() -> list[click.Command]:
     from reconciler.commands.plan import plan; commands.append(plan)  # noqa: E702
     from reconciler.commands.apply import apply; commands.append(apply)  # noqa: E702
     from reconciler.commands.emulator import emulator; commands.append(emulator)  # noqa: E702
+    from reconciler.commands.export import export; commands.append(export)  # noqa: E702
     return commands
