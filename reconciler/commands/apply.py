@@ -15,13 +15,15 @@ from reconciler.apply.progress import ApplyProgress
 from reconciler.apply.report import Report
 from reconciler.apply.saved_plan import load_saved_plan, stale_reasons
 from reconciler.commands._common import choose_target, open_target, reports_errors, target_options
-from reconciler.commands.plan import plan_options, prune_options, test_option
+from reconciler.commands.plan import junit_option, plan_options, prune_options, test_option
 from reconciler.connection_tests import TestMode
 from reconciler.diagnostics import Diagnostic, DiagnosticError
 from reconciler.manifest.loader import load_desired
 from reconciler.manifest.models import Desired
+from reconciler.plan.model import Plan
 from reconciler.plan.planner import PlanOptions, make_plan
 from reconciler.planning import build_plan, read_live
+from reconciler.render.junit import apply_cases, render_junit
 from reconciler.render.text import make_console, render_text
 
 NO_TTY = "stdin is not a terminal, so apply cannot ask for confirmation; pass --auto-approve to apply without asking"
@@ -38,6 +40,7 @@ NO_TTY = "stdin is not a terminal, so apply cannot ask for confirmation; pass --
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (required without a terminal).")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write what was done as JSON.")
+@junit_option
 @reports_errors()
 def apply(
     plan_file: Path | None,
@@ -52,6 +55,7 @@ def apply(
     allow_empty: bool,
     auto_approve: bool,
     report_path: Path | None,
+    junit_xml: Path | None,
 ) -> None:
     """Apply the manifests to the CRM, or apply a saved plan exactly.
 
@@ -66,6 +70,7 @@ def apply(
     Examples:
       reconcile apply -f examples/ --auto-approve
       reconcile plan -f manifests/ --out plan.json && reconcile apply plan.json
+      reconcile apply -f manifests/ --target production --auto-approve --junit-xml tests.xml
     """
     saved = load_saved_plan(plan_file) if plan_file is not None else None
     if saved is not None:
@@ -87,10 +92,13 @@ def apply(
     if saved is None and not auto_approve and not sys.stdin.isatty():
         raise DiagnosticError([Diagnostic(NO_TTY)])
 
+    planned_plans: list[Plan] = []  # for --junit-xml
+
     async def run() -> Report | None:
         async with open_target(selection, insecure=insecure, parallelism=parallelism) as target:
             planned = await build_plan(target.client, desired, target=target.identity, options=options, test_mode=test_mode)
             plan = planned.plan
+            planned_plans.append(plan)
             if saved is not None:
                 problems = stale_reasons(saved, plan, target=target.identity, manifest_digest=desired.digest)
                 if problems:
@@ -114,6 +122,10 @@ def apply(
     except click.exceptions.Abort:
         click.echo("Nothing was applied.", err=True)
         sys.exit(1)
+    if junit_xml is not None and planned_plans:
+        done = planned_plans[0]
+        junit_xml.write_text(render_junit(apply_cases(done, report), suite="reconcile apply", target=done.target),
+                             encoding="utf-8")
     if report is None:
         if report_path is not None:
             report_path.write_text(Report(target="", outcomes=()).to_json(), encoding="utf-8")

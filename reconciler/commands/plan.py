@@ -17,6 +17,7 @@ from reconciler.plan.planner import PlanOptions
 from reconciler.planning import build_plan
 from reconciler.project import load_project
 from reconciler.render.json_plan import JsonRequest, render_json
+from reconciler.render.junit import plan_cases, render_junit
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_text
 
@@ -29,6 +30,13 @@ def prune_options(command):  # type: ignore[no-untyped-def]
     command = click.option("--max-deletes", type=click.IntRange(0), default=None,
                            help="Most soft-deletes one run may do [default: reconcile.yaml maxDeletes, else 5].")(command)
     return command
+
+
+def junit_option(command):  # type: ignore[no-untyped-def]
+    return click.option(
+        "--junit-xml", "junit_xml", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
+        help="Write the connection test results as JUnit XML (one testcase per connection tested).",
+    )(command)
 
 
 def test_option(command):  # type: ignore[no-untyped-def]
@@ -62,6 +70,7 @@ def exit_code(plan: Plan, detailed: bool) -> int:
               help="Save the plan (JSON, no secret values) for `reconcile apply PLAN`.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes (0 none, 1 error).")
 @click.option("--show-unchanged", is_flag=True, help="List objects that need no change too.")
+@junit_option
 @reports_errors(as_json_option="output")
 def plan(
     paths: Sequence[str],
@@ -77,6 +86,7 @@ def plan(
     out: Path | None,
     detailed_exitcode: bool,
     show_unchanged: bool,
+    junit_xml: Path | None,
 ) -> None:
     """Show what apply would change in the CRM, and test every connection it would touch.
 
@@ -89,6 +99,7 @@ def plan(
       reconcile plan -f examples/
       reconcile plan -f manifests/ --out plan.json --detailed-exitcode
       reconcile plan -f manifests/ --output markdown > plan.md
+      reconcile plan -f manifests/ --target production --junit-xml tests.xml
     """
     selection = choose_target(target, url, insecure=insecure)
     desired = load_desired(paths, variables=selection.vars)
@@ -106,6 +117,8 @@ def plan(
     )
     if out is not None:
         out.write_text(render_json(result, request), encoding="utf-8")
+    if junit_xml is not None:
+        junit_xml.write_text(render_junit(plan_cases(result), suite="reconcile plan", target=result.target), encoding="utf-8")
     if output == "json":
         click.echo(render_json(result, request), nl=False)
     elif output == "markdown":
