@@ -79,10 +79,56 @@ class Executor:
             ]
             if not changes:
                 continue
-            if any(c.action == "create" for c in changes):
+            creates = [c for c in changes if c.action == "create"]
+            if creates:
                 self.existing_names[kind] = await self._live_names(kind)
-            outcomes += await asyncio.gather(*(self._one(c) for c in changes))
+            phase = list(await asyncio.gather(*(self._one(c) for c in changes)))
+            if creates:
+                phase = await self._settle_create_races(kind, creates, phase)
+            outcomes += phase
         return outcomes
+
+    async def _settle_create_races(self, kind: Kind, creates: list[Change], outcomes: list[Outcome]) -> list[Outcome]:
+        """Two applies at once can both pass the name check and both create a name: the
+        CRM has no unique names and no lock. So after its creates, a run reads the names
+        again, and where an older object (lower id, so created earlier) has the name of
+        one it created, it soft-deletes its own copy and fails that change (its
+        dependents are skipped). Every run follows the same rule, so the oldest copy, and
+        only it, survives."""
+        mine = {c.name: self.ids[c.ref] for c in creates if c.ref in self.ids}
+        if not mine:
+            return outcomes
+        oldest: dict[str, int] = {}
+        for obj in await self._live_objects(kind):
+            if not obj.deleted and obj.name in mine and obj.id < oldest.get(obj.name, mine[obj.name]):
+                oldest[obj.name] = obj.id
+        settled: list[Outcome] = []
+        for outcome in outcomes:
+            winner = oldest.get(outcome.name) if outcome.action == "create" else None
+            if winner is None:
+                settled.append(outcome)
+                continue
+            own = mine[outcome.name]
+            message = f"another apply created it at the same time (id {winner}, kept)"
+            try:
+                await self._delete_own(kind, own)
+                message += f"; this run soft-deleted its own copy (id {own}); run plan again"
+            except CrmError as error:
+                message += f"; removing this run's copy (id {own}) failed, remove it in the CRM: {error}"
+            lost = replace(outcome, status="failed", message=message, live_id=winner)
+            self.status[outcome.ref] = "failed"
+            if self.progress is not None:
+                self.progress(lost)
+            settled.append(lost)
+        return settled
+
+    async def _delete_own(self, kind: Kind, object_id: int) -> None:
+        if kind == "SyncConnector":
+            await self.client.delete_connector(object_id)
+        elif kind == "ErpConnection":
+            await self.client.delete_connection(object_id)
+        else:
+            await self.client.delete_quote_connection(object_id)
 
     # -- one change --------------------------------------------------------
     async def _one(self, change: Change) -> Outcome:
@@ -115,16 +161,16 @@ class Executor:
         return message, self.ids.get(change.ref), test
 
     # -- reading again before writing -----------------------------------------
+    async def _live_objects(self, kind: Kind) -> Sequence[LiveConnector | LiveErpConnection | LiveQuoteConnection]:
+        if kind == "SyncConnector":
+            return await self.client.get_connectors_with_urls()
+        if kind == "ErpConnection":
+            return await self.client.get_all_connections(include_deleted=False)
+        return await self.client.get_all_quote_connections(with_config=False)
+
     async def _live_names(self, kind: Kind) -> set[str]:
         """Names in use now (not deleted): a create must not make a second one."""
-        objects: Sequence[LiveConnector | LiveErpConnection | LiveQuoteConnection]
-        if kind == "SyncConnector":
-            objects = await self.client.get_connectors_with_urls()
-        elif kind == "ErpConnection":
-            objects = await self.client.get_all_connections(include_deleted=False)
-        else:
-            objects = await self.client.get_all_quote_connections(with_config=False)
-        return {o.name for o in objects if not o.deleted}
+        return {o.name for o in await self._live_objects(kind) if not o.deleted}
 
     async def _fresh(self, change: Change) -> LiveConnector | LiveErpConnection | LiveQuoteConnection:
         assert change.live_id is not None
