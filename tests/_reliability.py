@@ -4,9 +4,18 @@ and a duplicate check that reads the CRM through the real client."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import httpx
 
 from reconciler.crm.client import CrmClient
 
@@ -14,6 +23,7 @@ DEMO_TOKEN = "demo-token"
 HEADERS = {"Authorization": f"Bearer {DEMO_TOKEN}"}
 # Agent methods that change the CRM (reconciler.crm.retry: everything but Get*/Test*/CanDelete*).
 WRITE_PREFIXES = ("Save", "Delete", "Toggle", "Restore", "Create")
+PROGRESS_MARKS = ("✓", "✗", "–")  # apply's line per finished change, without a terminal
 
 
 @dataclass(frozen=True)
@@ -135,3 +145,118 @@ def write_requests(by_path: dict[str, int]) -> dict[str, int]:
         path: n for path, n in by_path.items()
         if path.rstrip("/").rsplit("/", 1)[-1].startswith(WRITE_PREFIXES)
     }
+
+
+# --- the emulator and reconcile as separate processes ------------------------------
+
+@dataclass
+class ServedEmulator:
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def set_faults(self, **knobs: object) -> None:
+        httpx.put(self.url + "_emulator/faults", json=knobs, timeout=10).raise_for_status()
+
+
+def kill_group(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    process.wait(timeout=10)
+
+
+@contextmanager
+def emulator_process(tmp_path: Path) -> Iterator[ServedEmulator]:
+    """`reconcile emulator serve --port 0` as its own process group, killed on exit."""
+    log = tmp_path / "emulator.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "reconciler", "emulator", "serve", "--port", "0",
+             "--state", str(tmp_path / "emulator.sqlite")],
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    try:
+        deadline = time.monotonic() + 20
+        url = None
+        while url is None:
+            for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+                if "listening on " in line:
+                    url = line.split("listening on ", 1)[1].strip()
+            if url is None:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the emulator did not start:\n" + log.read_text(errors="replace"))
+                time.sleep(0.05)
+        yield ServedEmulator(url=url, process=process)
+    finally:
+        kill_group(process)
+
+
+class Runner:
+    """Runs `reconcile …` as a subprocess against the served emulator."""
+
+    def __init__(self, emulator: ServedEmulator, work: Path) -> None:
+        self.emulator = emulator
+        self.work = work
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("SUPEROFFICE_")},
+            "SUPEROFFICE_URL": emulator.url, "SUPEROFFICE_TOKEN": DEMO_TOKEN,
+            "PYTHONUNBUFFERED": "1", "NO_COLOR": "1", "COLUMNS": "200",
+        }
+        self.runs = 0
+        self.kills = 0
+
+    def start(self, *args: str) -> tuple[subprocess.Popen[bytes], Path]:
+        """Start `reconcile ARGS` without waiting; the caller must `finish` it."""
+        self.runs += 1
+        log = self.work / f"run-{self.runs}.log"
+        return self._start(list(args), log), log
+
+    def finish(self, process: subprocess.Popen[bytes], log: Path) -> tuple[int, str]:
+        try:
+            code = process.wait(timeout=120)
+        finally:
+            kill_group(process)
+        return code, log.read_text(encoding="utf-8", errors="replace")
+
+    def _start(self, args: list[str], log: Path) -> subprocess.Popen[bytes]:
+        with log.open("wb") as out:
+            return subprocess.Popen(
+                [sys.executable, "-m", "reconciler", *args], cwd=self.work, env=self.env,
+                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            )
+
+    def run(self, *args: str) -> tuple[int, str]:
+        return self.finish(*self.start(*args))
+
+    def apply_killed(self, manifests: Path, *, after_lines: int | None = None, after_s: float | None = None) -> bool:
+        """Start an apply and SIGKILL it once it has printed its plan and then
+        `after_lines` progress lines, or after `after_s` seconds; True if it was
+        still running when killed."""
+        self.runs += 1
+        log = self.work / f"run-{self.runs}.log"
+        process = self._start(["apply", "-f", str(manifests), "--auto-approve"], log)
+        started = time.monotonic()
+        try:
+            while process.poll() is None:
+                if after_lines is not None:
+                    lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+                    planned = any(line.startswith("Plan: ") for line in lines)
+                    if planned and sum(1 for line in lines if line.lstrip()[:1] in PROGRESS_MARKS) >= after_lines:
+                        break
+                elif after_s is not None and time.monotonic() - started >= after_s:
+                    break
+                if time.monotonic() - started > 120:
+                    raise AssertionError("apply did not finish within 120 s")
+                time.sleep(0.005)
+            killed = process.poll() is None
+        finally:
+            kill_group(process)
+        if killed:
+            self.kills += 1
+        else:
+            text = log.read_text(encoding="utf-8", errors="replace")
+            assert process.returncode == 0, text
+        return killed

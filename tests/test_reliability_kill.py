@@ -10,133 +10,19 @@ A final apply without faults must finish the job: exit 0, a following plan says
 
 from __future__ import annotations
 
-import os
 import random
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
-from _reliability import DEMO_TOKEN, CrmCensus, ManifestSet, census
+from _reliability import CrmCensus, ManifestSet, Runner, census, emulator_process
 
-PROGRESS_MARKS = ("✓", "✗", "–")
 SLOW = {"latency_ms": 30, "jitter_ms": 50, "fault_seed": 7}
 V1 = ManifestSet(erp=15, quotes=10, version=1)
 # v2 updates everything v1 made (active ERP connections: deactivate, save, test, activate)
 # and drops ERP 013-014 and Quote 008-009 (4 soft-deletes, within the default budget).
 V2 = ManifestSet(erp=13, quotes=8, version=2)
-
-
-@dataclass
-class ServedEmulator:
-    url: str
-    process: subprocess.Popen[bytes]
-
-    def set_faults(self, **knobs: object) -> None:
-        httpx.put(self.url + "_emulator/faults", json=knobs, timeout=10).raise_for_status()
-
-
-def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    process.wait(timeout=10)
-
-
-@pytest.fixture
-def emulator_process(tmp_path: Path) -> Iterator[ServedEmulator]:
-    log = tmp_path / "emulator.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "reconciler", "emulator", "serve", "--port", "0",
-             "--state", str(tmp_path / "emulator.sqlite")],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    try:
-        deadline = time.monotonic() + 20
-        url = None
-        while url is None:
-            for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
-                if "listening on " in line:
-                    url = line.split("listening on ", 1)[1].strip()
-            if url is None:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the emulator did not start:\n" + log.read_text(errors="replace"))
-                time.sleep(0.05)
-        yield ServedEmulator(url=url, process=process)
-    finally:
-        _kill_group(process)
-
-
-class Runner:
-    """Runs `reconcile …` as a subprocess against the served emulator."""
-
-    def __init__(self, emulator: ServedEmulator, work: Path) -> None:
-        self.emulator = emulator
-        self.work = work
-        self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("SUPEROFFICE_")},
-            "SUPEROFFICE_URL": emulator.url, "SUPEROFFICE_TOKEN": DEMO_TOKEN,
-            "PYTHONUNBUFFERED": "1", "NO_COLOR": "1", "COLUMNS": "200",
-        }
-        self.runs = 0
-        self.kills = 0
-
-    def _start(self, args: list[str], log: Path) -> subprocess.Popen[bytes]:
-        with log.open("wb") as out:
-            return subprocess.Popen(
-                [sys.executable, "-m", "reconciler", *args], cwd=self.work, env=self.env,
-                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-            )
-
-    def run(self, *args: str) -> tuple[int, str]:
-        self.runs += 1
-        log = self.work / f"run-{self.runs}.log"
-        process = self._start(list(args), log)
-        try:
-            code = process.wait(timeout=120)
-        finally:
-            _kill_group(process)
-        return code, log.read_text(encoding="utf-8", errors="replace")
-
-    def apply_killed(self, manifests: Path, *, after_lines: int | None = None, after_s: float | None = None) -> bool:
-        """Start an apply and SIGKILL it once it has printed its plan and then
-        `after_lines` progress lines, or after `after_s` seconds; True if it was
-        still running when killed."""
-        self.runs += 1
-        log = self.work / f"run-{self.runs}.log"
-        process = self._start(["apply", "-f", str(manifests), "--auto-approve"], log)
-        started = time.monotonic()
-        try:
-            while process.poll() is None:
-                if after_lines is not None:
-                    lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
-                    planned = any(line.startswith("Plan: ") for line in lines)
-                    if planned and sum(1 for line in lines if line.lstrip()[:1] in PROGRESS_MARKS) >= after_lines:
-                        break
-                elif after_s is not None and time.monotonic() - started >= after_s:
-                    break
-                if time.monotonic() - started > 120:
-                    raise AssertionError("apply did not finish within 120 s")
-                time.sleep(0.005)
-            killed = process.poll() is None
-        finally:
-            _kill_group(process)
-        if killed:
-            self.kills += 1
-        else:
-            text = log.read_text(encoding="utf-8", errors="replace")
-            assert process.returncode == 0, text
-        return killed
 
 
 def _assert_converged(runner: Runner, manifests: Path, expected: ManifestSet) -> CrmCensus:
@@ -157,10 +43,11 @@ def _assert_converged(runner: Runner, manifests: Path, expected: ManifestSet) ->
 
 
 @pytest.fixture
-def runner(emulator_process: ServedEmulator, tmp_path: Path) -> Runner:
+def runner(tmp_path: Path) -> Iterator[Runner]:
     work = tmp_path / "work"
     work.mkdir()
-    return Runner(emulator_process, work)
+    with emulator_process(tmp_path) as emulator:
+        yield Runner(emulator, work)
 
 
 # Progress lines after which to kill: 0 = right after the plan, while connectors are

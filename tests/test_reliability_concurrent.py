@@ -1,0 +1,125 @@
+"""Two applies at once against one tenant (issue 7): the CRM must end consistent.
+
+Both run as subprocesses against `reconcile emulator serve` slowed down by latency,
+so that they overlap for seconds. The SuperOffice API has no lock, no unique names
+and no ETags, so what apply can promise is:
+
+* same manifests, empty tenant: every object exists exactly once afterwards (a
+  run that finds another run's copy of a name it created removes its own copy and
+  reports that change as failed), and the tenant plans with "No changes";
+* different manifests updating the same objects: no duplicates, nothing created or
+  deleted by surprise; an object may end as either side's version, or, when both
+  runs passed their staleness check before either wrote, as a mix. Every run that
+  did not get its way exits 1 and says which objects still differ, and the next
+  apply of either version converges.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from _reliability import ManifestSet, Runner, census, emulator_process
+
+SLOW = {"latency_ms": 30, "jitter_ms": 50}
+SET = ManifestSet(erp=15, quotes=10)
+# How a change that lost to the other run explains itself.
+BECAUSE_OF_OTHER_RUN = (
+    "since the plan was made",  # staleness: the object moved between plan and write
+    "changed by someone else",  # the CRM refused to activate: moved while being tested
+    "appeared in the CRM",  # a create whose name was taken before its phase began
+    "another apply created",  # a create that lost the race to the other run's copy
+)
+
+
+@pytest.fixture
+def runner(tmp_path: Path) -> Iterator[Runner]:
+    work = tmp_path / "work"
+    work.mkdir()
+    with emulator_process(tmp_path) as emulator:
+        yield Runner(emulator, work)
+
+
+def apply_both(runner: Runner, first: Path, second: Path) -> list[tuple[int, str]]:
+    a = runner.start("apply", "-f", str(first), "--auto-approve")
+    b = runner.start("apply", "-f", str(second), "--auto-approve")
+    return [runner.finish(*a), runner.finish(*b)]
+
+
+def failure_lines(output: str) -> list[str]:
+    return [line.strip() for line in output.splitlines() if line.lstrip().startswith("✗")]
+
+
+def differing(runner: Runner, manifests: Path) -> dict[str, str]:
+    code, output = runner.run("plan", "-f", str(manifests), "-o", "json", "--detailed-exitcode")
+    assert code in (0, 2), output
+    plan = json.loads(output[output.index("{"):])
+    return {f"{c['kind']}/{c['name']}": c["action"] for c in plan["changes"] if c["action"] != "no-op"}
+
+
+# From an empty tenant the runs race for the connectors (a loser skips everything
+# else); with the connectors already there they race for every connection.
+@pytest.mark.parametrize(("connectors_exist", "seed"), [(False, 1), (True, 2), (True, 3)])
+def test_same_manifests_twice_at_once_leave_one_copy_of_everything(
+    runner: Runner, connectors_exist: bool, seed: int
+) -> None:
+    if connectors_exist:
+        code, output = runner.run("apply", "-f", str(ManifestSet(erp=0, quotes=0).write(runner.work / "c")), "--auto-approve")
+        assert code == 0, output
+    manifests = SET.write(runner.work / "m")
+    runner.emulator.set_faults(**SLOW, fault_seed=seed)
+    results = apply_both(runner, manifests, manifests)
+    runner.emulator.set_faults()
+    print("\n".join(line for _, output in results for line in failure_lines(output)))
+
+    found = census(runner.emulator.url)
+    assert found.duplicates == {}
+    assert sorted(found.connectors) == ["Tripletex", "Visma.net"]
+    assert sorted(found.erp) == SET.erp_names()
+    assert sorted(found.quotes) == SET.quote_names()
+    assert found.quote_erp_ids_missing == ()
+    for code, output in results:
+        assert "Traceback" not in output
+        assert code in (0, 1), output
+        # Whatever failed, failed because of the other run, and says so.
+        for line in failure_lines(output):
+            assert any(reason in line for reason in BECAUSE_OF_OTHER_RUN), line
+    assert differing(runner, manifests) == {}
+
+
+def test_two_versions_at_once_end_without_duplicates_and_the_next_apply_converges(runner: Runner) -> None:
+    before = SET.write(runner.work / "v1")
+    v2 = ManifestSet(erp=15, quotes=10, version=2).write(runner.work / "v2")
+    v3 = ManifestSet(erp=15, quotes=10, version=3).write(runner.work / "v3")
+    code, output = runner.run("apply", "-f", str(before), "--auto-approve")
+    assert code == 0, output
+
+    runner.emulator.set_faults(**SLOW, fault_seed=3)
+    results = apply_both(runner, v2, v3)
+    runner.emulator.set_faults()
+    for code, output in results:
+        assert "Traceback" not in output
+        assert code in (0, 1), output
+        for line in failure_lines(output):
+            assert any(reason in line for reason in BECAUSE_OF_OTHER_RUN), line
+
+    found = census(runner.emulator.url)
+    assert found.duplicates == {}
+    assert sorted(found.erp) == SET.erp_names()
+    to_v2, to_v3 = differing(runner, v2), differing(runner, v3)
+    # Only updates: neither version's objects went missing, nor appeared twice.
+    assert set(to_v2.values()) <= {"update"} and set(to_v3.values()) <= {"update"}
+    # A run that exited 0 saw the CRM match its manifests when it finished; what
+    # still differs from a version is what its run listed as not converged.
+    for (code, output), remaining in zip(results, (to_v2, to_v3)):
+        if code == 0:
+            assert "The CRM matches the manifests" in output
+        for ref in remaining:
+            assert f"still different: {ref} (update)" in output or f"{ref}:" in output, (ref, output)
+
+    code, output = runner.run("apply", "-f", str(v3), "--auto-approve")
+    assert code == 0, output
+    assert differing(runner, v3) == {}
