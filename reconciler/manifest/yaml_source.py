@@ -78,16 +78,8 @@ class _TooDeep(yaml.YAMLError):
         self.mark = node_mark
 
 
-class _SafeComposer(Reader, Scanner, Parser, Composer, _CoreResolver):
-    """PyYAML's pure-Python reader/scanner/parser/composer: nodes with marks, never objects."""
-
-    def __init__(self, text: str) -> None:
-        Reader.__init__(self, text)
-        Scanner.__init__(self)
-        Parser.__init__(self)
-        Composer.__init__(self)
-        _CoreResolver.__init__(self)
-        self._depth = 0
+class _DepthCap(Composer):
+    _depth = 0
 
     def compose_node(self, parent: Node | None, index: object) -> Node | None:
         # The composer recurses; cap nesting before Python's stack does.
@@ -98,6 +90,39 @@ class _SafeComposer(Reader, Scanner, Parser, Composer, _CoreResolver):
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+
+
+class _SafeComposer(_DepthCap, Reader, Scanner, Parser, _CoreResolver):
+    """PyYAML's pure-Python reader/scanner/parser/composer: nodes with marks, never objects."""
+
+    def __init__(self, text: str) -> None:
+        Reader.__init__(self, text)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        Composer.__init__(self)
+        _CoreResolver.__init__(self)
+
+
+_FastComposer: type[Composer] | None = None
+try:
+    from yaml._yaml import CParser as _CParser  # libyaml, when PyYAML was built with it
+except ImportError:
+    _CParser = None
+
+if _CParser is not None:
+
+    class _LibyamlComposer(_DepthCap, _CParser, _CoreResolver):  # type: ignore[misc, valid-type]
+        """libyaml scans and parses into the same events, about 7x faster than the
+        pure-Python scanner; composing (and the depth cap) stays in Python, so nodes,
+        marks and resolution are the same. Only used for text it parses without error:
+        errors are reported from the pure-Python parser, whose messages we word."""
+
+        def __init__(self, text: str) -> None:
+            _CParser.__init__(self, text)
+            Composer.__init__(self)
+            _CoreResolver.__init__(self)
+
+    _FastComposer = _LibyamlComposer
 
 
 @dataclass
@@ -126,7 +151,7 @@ def parse_documents(text: str, file: str) -> ParsedFile:
     index = 0
     for first_line, chunk in _split_documents(text):
         try:
-            roots = list(_compose_all(chunk))
+            roots = _compose_all(chunk)
         except _TooDeep as exc:
             diagnostics.append(
                 Diagnostic(
@@ -162,13 +187,24 @@ def parse_documents(text: str, file: str) -> ParsedFile:
     return ParsedFile(documents, diagnostics)
 
 
-def _compose_all(chunk: str) -> Iterator[Node]:
-    composer = _SafeComposer(chunk)
+def _compose_all(chunk: str) -> list[Node]:
+    if _FastComposer is not None:
+        try:
+            return _compose_with(_FastComposer, chunk)
+        except yaml.YAMLError:
+            pass  # report it in the pure-Python parser's words, as below
+    return _compose_with(_SafeComposer, chunk)
+
+
+def _compose_with(composer_class: type[Composer], chunk: str) -> list[Node]:
+    composer: Any = composer_class(chunk)  # type: ignore[call-arg]
     try:
+        nodes = []
         while composer.check_node():
             node = composer.get_node()
             if node is not None:
-                yield node
+                nodes.append(node)
+        return nodes
     finally:
         composer.dispose()
 
