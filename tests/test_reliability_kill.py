@@ -27,6 +27,7 @@ V2 = ManifestSet(erp=13, quotes=8, version=2)
 
 def _assert_converged(runner: Runner, manifests: Path, expected: ManifestSet) -> CrmCensus:
     runner.emulator.set_faults()  # the last apply runs without faults
+    print(f"\nkill: {runner.kills} apply run(s) killed mid-way, then a clean apply")
     code, output = runner.run("apply", "-f", str(manifests), "--auto-approve")
     assert code == 0, output
     assert "Traceback" not in output
