@@ -69,7 +69,13 @@ def serve(
     list_config_fields: bool | None,
     **fault_options: Any,
 ) -> None:
-    """Serve the emulator with uvicorn until Ctrl+C."""
+    """Serve the emulator with uvicorn until Ctrl+C.
+
+    \b
+    Examples:
+      reconcile emulator serve
+      reconcile emulator serve --port 0 --latency-ms 200
+    """
     import uvicorn
 
     if not _is_loopback(host) and not allow_remote:
@@ -162,7 +168,12 @@ def _create(state: str, seed: str | None, list_config_fields: bool | None) -> An
 @click.option("--seed", "seed", default=None, type=click.Path(exists=True, dir_okay=False),
               help="Seed YAML (default: the demo tenant).")
 def reset(state: str, seed: str | None) -> None:
-    """Throw away the emulator's state and start again from a seed."""
+    """Throw away the emulator's state and start again from a seed.
+
+    \b
+    Examples:
+      reconcile emulator reset
+    """
     from reconciler.emulator.seed import SeedError, load_seed
     from reconciler.emulator.store import StateError, Store
 

@@ -12,7 +12,7 @@ def schema() -> None:
     """Print the JSON Schema of manifest documents (for editors and CI).
 
     \b
-    Regenerate the committed copy with:
-      reconcile schema > schemas/manifest.schema.json
+    Examples:
+      reconcile schema > schemas/manifest.schema.json   # regenerate the committed copy
     """
     click.echo(manifest_json_schema_text(), nl=False)

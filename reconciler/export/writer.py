@@ -21,6 +21,7 @@ from typing import Any, Literal
 import yaml
 
 from reconciler.export.manifests import Export, ExportedResource
+from reconciler.manifest.files import discover
 from reconciler.manifest.models import KINDS, Kind
 
 Layout = Literal["per-kind", "per-resource"]
@@ -112,11 +113,8 @@ def stale_manifests(out: Path, planned: Iterable[PlannedFile]) -> list[Path]:
     if not out.is_dir():
         return []
     ours = {(out / f.path).resolve() for f in planned}
-    found = [
-        p for p in sorted(out.rglob("*"))
-        if p.is_file() and p.suffix in (".yaml", ".yml") and p.name != "reconcile.yaml" and p.resolve() not in ours
-    ]
-    return found
+    # The same walk as `-f DIR` (hidden paths and reconcile.yaml skipped).
+    return [f.path for f in discover([out]).files if f.path.resolve() not in ours]
 
 
 def write_files(out: Path, planned: Iterable[PlannedFile], *, schema: str) -> list[Path]:
