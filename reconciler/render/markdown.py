@@ -39,10 +39,16 @@ def _html(text: str) -> str:
 def render_markdown(plan: Plan, *, max_chars: int = MAX_CHARS) -> str:
     changed = [c for c in plan.changes if c.is_change]
     head = ["### erp-reconciler plan", "", f"**{summary_line(plan)}**", "", f"Target: `{plan.target}`", ""]
-    head += [f"> note: {_cell(w)}" for w in plan.warnings]
     text = "\n".join(head) + "\n"
     cut_note = "\n_{n} more {what} were cut to keep this comment under {limit:,} characters; see the JSON plan._\n"
     reserve = len(cut_note.format(n=len(changed), what="rows and all change details", limit=max_chars))
+    # Notes are capped too: a plan can warn once per object (half the budget at most).
+    for i, warning in enumerate(plan.warnings):
+        line = f"> note: {_cell(warning)}\n"
+        if len(text) + len(line) + reserve > max_chars // 2:
+            text += f"> _{len(plan.warnings) - i} more notes were cut; see the JSON plan._\n"
+            break
+        text += line
 
     rows = [f"| {SYMBOLS[c.action].strip()} | {c.kind} | {_cell(c.name)} | {c.action} | {TEST_ICONS[c.test.status] if c.test else ''} |" for c in changed]
     if rows:
