@@ -49,7 +49,7 @@ def problems(args: list[str]) -> list[str]:
     rest = list(args)
     while isinstance(command, click.Group):
         if not rest or rest[0].startswith("-"):
-            options = {o for p in command.params for o in (*p.opts, *p.secondary_opts)}
+            options = {o for p in command.params for o in (*p.opts, *p.secondary_opts)} | {"-h", "--help"}
             bad = [a for a in rest if a.startswith("-") and a.split("=", 1)[0] not in options]
             return [f"{' '.join(path)}: unknown option {b}" for b in bad]
         name = rest.pop(0)
