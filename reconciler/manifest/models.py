@@ -32,7 +32,7 @@ KINDS = ("SyncConnector", "ErpConnection", "QuoteConnection")
 Kind = Literal["SyncConnector", "ErpConnection", "QuoteConnection"]
 
 # As written in YAML (which reads 2026-01-01 as a date). Strings may hold
-# ${env:…}/${file:…} references.
+# ${env:…}/${file:…} secret references and ${var:…} target variables.
 ConfigScalar = Union[
     StrictBool,
     StrictInt,

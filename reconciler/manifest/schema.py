@@ -26,7 +26,8 @@ def manifest_json_schema() -> dict[str, Any]:
         "title": f"erp-reconciler manifest ({API_VERSION})",
         "description": (
             "One resource per YAML document. Config string values may contain "
-            "${env:NAME} and ${file:path} secret references; $${ is a literal ${. "
+            "${env:NAME} and ${file:path} secret references and ${var:NAME} target "
+            "variables (reconcile.yaml); $${ is a literal ${. "
             "Scope: 'everyone: true', or 'users' and/or 'groups' lists (not both)."
         ),
         **generated,
