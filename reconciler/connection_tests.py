@@ -26,13 +26,11 @@ def _wanted(change: Change, mode: TestMode) -> bool:
     return mode == "all" or change.action in ("create", "update", "restore")
 
 
-def _deferred_reason(change: Change, plan: Plan, live: Live) -> str | None:
+def _deferred_reason(change: Change, connectors: Mapping[str, Change], live: Live) -> str | None:
     """Why a connection cannot be tested before apply, or None if it can."""
     desired = change.desired
     if isinstance(desired, ErpConnectionState):
-        connector_change = next(
-            (c for c in plan.changes if c.ref == f"SyncConnector/{desired.connector}"), None
-        )
+        connector_change = connectors.get(desired.connector)
         if connector_change is None or connector_change.action in ("create", "restore"):
             return f"connector '{desired.connector}' is registered by this plan; apply tests the connection after that"
         if any(f.path == "url" for f in connector_change.fields):
@@ -42,14 +40,14 @@ def _deferred_reason(change: Change, plan: Plan, live: Live) -> str | None:
     return None
 
 
-async def _test_one(client: CrmClient, change: Change, plan: Plan, live: Live) -> TestResult:
-    reason = _deferred_reason(change, plan, live)
+async def _test_one(client: CrmClient, change: Change, connectors: Mapping[str, Change], live: Live) -> TestResult:
+    reason = _deferred_reason(change, connectors, live)
     if reason is not None:
         return TestResult("deferred", reason)
     desired = change.desired
     try:
         if isinstance(desired, ErpConnectionState):
-            connector_id = next(c.live_id for c in plan.changes if c.ref == f"SyncConnector/{desired.connector}")
+            connector_id = connectors[desired.connector].live_id
             assert connector_id is not None
             ok = await client.test_erp_by_config(
                 connector_id=connector_id, connection_id=change.live_id or 0, config=desired.config
@@ -66,5 +64,6 @@ async def _test_one(client: CrmClient, change: Change, plan: Plan, live: Live) -
 async def run_connection_tests(client: CrmClient, plan: Plan, live: Live, mode: TestMode) -> Mapping[str, TestResult]:
     """Test results by change ref; concurrency is bounded by the client."""
     changes = [c for c in plan.changes if _wanted(c, mode)]
-    results = await asyncio.gather(*(_test_one(client, c, plan, live) for c in changes))
+    connectors = {c.name: c for c in plan.changes if c.kind == "SyncConnector" and c.action != "soft-delete"}
+    results = await asyncio.gather(*(_test_one(client, c, connectors, live) for c in changes))
     return {change.ref: result for change, result in zip(changes, results)}

@@ -92,6 +92,24 @@ def _unchecked(value: ConfigValue) -> ConfigWire:
     return Sensitive(text)
 
 
+@dataclass(frozen=True)
+class _Names:
+    """User logins or group names of the CRM, for matching scope entries (built once per plan)."""
+
+    deleted: Mapping[str, bool]  # name -> deleted
+    by_lower: Mapping[str, str]
+    alive: tuple[str, ...]
+
+    @classmethod
+    def of(cls, pairs: Iterable[tuple[str, bool]]) -> "_Names":
+        deleted = dict(pairs)
+        return cls(
+            deleted=deleted,
+            by_lower={name.lower(): name for name in deleted},
+            alive=tuple(sorted(name for name, gone in deleted.items() if not gone)),
+        )
+
+
 class _Planner:
     def __init__(self, desired: Desired, live: Live, options: PlanOptions) -> None:
         self.desired = desired
@@ -106,6 +124,8 @@ class _Planner:
         self.erp_by_id = {c.id: c for c in live.erp_connections}
         self.user_by_id = {u.id: u for u in live.users}
         self.group_by_id = {g.id: g for g in live.groups}
+        self.user_names = _Names.of((u.login, u.deleted) for u in live.users)
+        self.group_names = _Names.of((g.name, g.deleted) for g in live.groups)
         self.changes: dict[str, Change] = {}
 
     # -- entry ---------------------------------------------------------------
@@ -213,25 +233,21 @@ class _Planner:
     def _scope(self, resource: DesiredResource, scope: Scope) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
         if scope.everyone:
             return True, (), ()
-        logins = {u.login: u.deleted for u in self.live.users}
-        groups = {g.name: g.deleted for g in self.live.groups}
-        users = self._resolve_names(resource, "users", scope.users or [], logins, "user", "is retired (deleted)")
-        groups_found = self._resolve_names(resource, "groups", scope.groups or [], groups, "user group", "is deleted")
-        return False, users, groups_found
+        users = self._resolve_names(resource, "users", scope.users or [], self.user_names, "user", "is retired (deleted)")
+        groups = self._resolve_names(resource, "groups", scope.groups or [], self.group_names, "user group", "is deleted")
+        return False, users, groups
 
     def _resolve_names(
-        self, resource: DesiredResource, key: str, wanted: Sequence[str], known: Mapping[str, bool], what: str, gone: str
+        self, resource: DesiredResource, key: str, wanted: Sequence[str], names: _Names, what: str, gone: str
     ) -> tuple[str, ...]:
         """CRM spellings of `wanted` names (matched case-insensitively), reporting unknown and deleted ones."""
-        lowered = {name.lower(): name for name in known}
-        alive = sorted(name for name, deleted in known.items() if not deleted)
         found: set[str] = set()
         for i, name in enumerate(wanted):
-            match = name if name in known else lowered.get(name.lower())
+            match = name if name in names.deleted else names.by_lower.get(name.lower())
             path = ("spec", "scope", key, i)
             if match is None:
-                self._problem(resource, path, f"unknown {what} '{name}'", did_you_mean(name, alive))
-            elif known[match]:
+                self._problem(resource, path, f"unknown {what} '{name}'", did_you_mean(name, names.alive))
+            elif names.deleted[match]:
                 self._problem(resource, path, f"{what} '{match}' {gone} in the CRM", "remove it from the scope")
             else:
                 found.add(match)
