@@ -35,8 +35,11 @@ _register()
 
 
 def run() -> None:
-    """The console script. A run builds large trees of live objects and exits soon
-    after; moving the objects that exist after imports out of the cyclic garbage
-    collector's reach saves it rescanning them (a third of loading 10,000 manifests)."""
+    """The console script. A run builds large trees of objects that live until it
+    exits soon after, so the cyclic garbage collector mostly rescans live data: with
+    the defaults it took 1.7 s of the 3.6 s of loading 10,000 manifests. Objects from
+    the imports are frozen out of its reach and it runs less often (cycles are still
+    collected, in larger batches): loading then takes 2.0 s."""
     gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
     main()
