@@ -14,7 +14,9 @@ from typing import Literal
 from reconciler.crm.client import CrmClient
 from reconciler.crm.errors import CrmError
 from reconciler.crm.live import Live
+from reconciler.crm.wire import TestOutcome
 from reconciler.plan.model import Change, ErpConnectionState, Plan, QuoteConnectionState, TestResult
+from reconciler.secrets import mask_echoed
 
 TestMode = Literal["all", "changed", "none"]
 ERP_FAILED = "the connector rejected this configuration (the ErpSync API gives no reason; check the values and the connector's log)"
@@ -57,8 +59,13 @@ async def _test_one(client: CrmClient, change: Change, connectors: Mapping[str, 
         outcome = await client.test_quote_connection(desired.connector, desired.config)
     except CrmError as error:
         return TestResult("failed", f"the test could not run: {error}")
-    explanation = " — ".join(part for part in (outcome.user_explanation, outcome.tech_explanation) if part)
-    return TestResult("passed" if outcome.ok else "failed", explanation)
+    return TestResult("passed" if outcome.ok else "failed", explain(outcome, desired.config))
+
+
+def explain(outcome: TestOutcome, config: Mapping[str, object]) -> str:
+    """A connector's explanation, with any secret of `config` it echoes masked."""
+    text = " — ".join(part for part in (outcome.user_explanation, outcome.tech_explanation) if part)
+    return mask_echoed(text, config.values())
 
 
 async def run_connection_tests(client: CrmClient, plan: Plan, live: Live, mode: TestMode) -> Mapping[str, TestResult]:

@@ -8,6 +8,7 @@ code that sends the value to the CRM calls `reveal()`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import NoReturn
 
 REDACTED = "(sensitive)"
@@ -51,6 +52,19 @@ class Sensitive:
 
     def __reduce__(self) -> NoReturn:
         raise TypeError("a Sensitive value cannot be pickled")
+
+
+# Shorter secrets are not masked: "1" would mask every digit of a useful message.
+MIN_MASKED_LENGTH = 4
+
+
+def mask_echoed(text: str, values: Iterable[object]) -> str:
+    """`text` (a connector's explanation) with any of the Sensitive `values` it echoes
+    replaced by (sensitive). reveal() here only finds a secret in order to hide it."""
+    for value in values:
+        if isinstance(value, Sensitive) and len(value.reveal()) >= MIN_MASKED_LENGTH:
+            text = text.replace(value.reveal(), REDACTED)
+    return text
 
 
 def reveal(value: object) -> object:

@@ -191,3 +191,24 @@ def test_fingerprint_ignores_the_sync_watermark_but_not_config():
     conn = live_visma().erp_connections[0]
     assert fingerprint(conn) == fingerprint(replace(conn, most_recent_timestamp="2026-11-21T10:00:00Z"))
     assert fingerprint(conn) != fingerprint(replace(conn, config={**conn.config, "ApiKey": Sensitive("rotated")}))
+
+
+def test_a_connector_echoing_a_secret_in_its_explanation_is_masked():
+    import asyncio
+
+    from reconciler.connection_tests import run_connection_tests
+    from reconciler.crm.wire import TestOutcome
+
+    class EchoingConnector:
+        async def test_quote_connection(self, connector_name, config):
+            token = config["PriceListCurrency"].reveal()
+            return TestOutcome(ok=False, user_explanation=f"token {token} refused", tech_explanation=f"got {token}")
+
+    secret = Sensitive("SECRET-" + CANARY, "${env:CURRENCY}")
+    plan = make_plan(desired(connector(), erp(), quote(config={"PriceListCurrency": "NOK"})), live_visma())
+    changed = replace(plan.changes[2], action="update",
+                      desired=replace(plan.changes[2].desired, config={"PriceListCurrency": secret}))
+    plan = replace(plan, changes=(*plan.changes[:2], changed))
+    results = asyncio.run(run_connection_tests(EchoingConnector(), plan, live_visma(), "changed"))
+    explanation = results["QuoteConnection/Visma Quotes"].explanation
+    assert explanation == "token (sensitive) refused — got (sensitive)"

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from reconciler.apply.report import Outcome, Status
-from reconciler.connection_tests import ERP_FAILED
+from reconciler.connection_tests import ERP_FAILED, explain
 from reconciler.crm.client import CrmClient
 from reconciler.crm.errors import CrmError
 from reconciler.crm.live import FieldMeta, ListItem, Live, LiveConnector, LiveErpConnection, LiveQuoteConnection
@@ -302,7 +302,7 @@ class Executor:
         erp_id = self._id(f"ErpConnection/{state.erp_connection}")
         # Test first: a quote connection whose test fails is never saved.
         outcome = await self.client.test_quote_connection(state.connector, state.config)
-        explanation = " — ".join(p for p in (outcome.user_explanation, outcome.tech_explanation) if p)
+        explanation = explain(outcome, state.config)
         test = TestResult("passed" if outcome.ok else "failed", explanation)
         if not outcome.ok:
             raise ChangeFailed(f"not saved: its connection test failed: {explanation or 'no explanation given'}", test)

@@ -10,15 +10,12 @@ of the connection's config that one of them echoes is masked before writing.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from reconciler.apply.report import Report
 from reconciler.plan.model import Change, Plan, TestResult
-from reconciler.secrets import REDACTED, Sensitive
-
-# Shorter secrets are not masked: "1" would mask every digit of a useful message.
-MIN_MASKED_LENGTH = 4
+from reconciler.secrets import Sensitive, mask_echoed
 
 
 @dataclass(frozen=True)
@@ -65,13 +62,6 @@ def apply_cases(plan: Plan, report: Report | None) -> list[Case]:
     return cases
 
 
-def _mask(text: str, secrets: Sequence[Sensitive]) -> str:
-    # reveal() only to find and hide a secret a connector may have echoed; it is never written.
-    for secret in secrets:
-        value = secret.reveal()
-        if len(value) >= MIN_MASKED_LENGTH:
-            text = text.replace(value, REDACTED)
-    return text
 
 
 def render_junit(cases: Iterable[Case], *, suite: str, target: str) -> str:
@@ -90,7 +80,7 @@ def render_junit(cases: Iterable[Case], *, suite: str, target: str) -> str:
         if case.line:
             attributes["line"] = str(case.line)
         element = ET.SubElement(testsuite, "testcase", attributes)
-        explanation = _mask(case.result.explanation, case.secrets)
+        explanation = mask_echoed(case.result.explanation, case.secrets)
         if case.result.status == "failed":
             message = explanation or "the connection test failed (no explanation given)"
             failure = ET.SubElement(element, "failure", {"message": message, "type": "ConnectionTestFailed"})
