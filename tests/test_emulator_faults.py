@@ -83,6 +83,21 @@ def test_error_rate_is_deterministic_under_a_seed(tmp_path: Path) -> None:
         other.close()
 
 
+def test_error_statuses_choose_which_server_errors_are_answered(tmp_path: Path) -> None:
+    c, _ = client_with(tmp_path, Faults(error_rate=1.0, error_statuses=(503,), fault_seed=1))
+    try:
+        assert set(statuses(c, 20)) == {503}
+        changed = c.put("_emulator/faults", json={"error_rate": 1.0, "error_statuses": [502, 504]})
+        assert changed.status_code == 200, changed.text
+        assert set(statuses(c, 20)) == {502, 504}
+        refused = c.put("_emulator/faults", json={"error_rate": 1.0, "error_statuses": [404]})
+        assert refused.status_code == 400 and "error_statuses" in refused.text
+    finally:
+        c.close()
+    with pytest.raises(ValueError, match="error_statuses"):
+        Faults(error_statuses=())
+
+
 def test_errors_have_json_bodies_and_503_says_when_to_retry(tmp_path: Path) -> None:
     c, _ = client_with(tmp_path, Faults(error_rate=1.0, retry_after_s=2, fault_seed=1))
     try:

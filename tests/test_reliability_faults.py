@@ -5,26 +5,24 @@ The emulator is served over loopback HTTP (uvicorn in a thread) and `reconcile`
 runs in-process through the CLI. Retry-After is 0 so the client's retries cost no
 waiting (it honours Retry-After instead of its exponential backoff).
 
-The emulator's `error_rate` knob answers 500 or 503 at random. A 500 is not
-retried by the client (neither for reads nor writes: it is not a "busy" answer), so
-the soak turns the emulator's 500s into 503s: this test is about the 503/429
-retry path, which the client promises to survive.
+The emulator's `error_rate` answers 500 or 503 by default. A 500 is not retried
+by the client (neither for reads nor writes: it is not a "busy" answer), so the
+soak sets `error_statuses: [503]`: this test is about the 503/429 retry path,
+which the client promises to survive.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from _reliability import ManifestSet, census
 from conftest import DEMO_TOKEN, Cli, EmulatorServer, start_server, stop_server
-from reconciler.emulator.faults import Verdict
 
-SOAK_FAULTS = {"error_rate": 0.2, "rate_limit_rate": 0.05, "retry_after_s": 0, "fault_seed": 1234}
+SOAK_FAULTS = {"error_rate": 0.2, "error_statuses": [503], "rate_limit_rate": 0.05, "retry_after_s": 0, "fault_seed": 1234}
 # Before: 100 ERP connections, 50 quote connections (applied without faults).
 BEFORE = ManifestSet(erp=100, quotes=50, version=1)
 # After: ERP 000-009 dropped (10 soft-deletes), ERP 010-099 updated (90), ERP 100-209
@@ -34,23 +32,10 @@ AFTER = ManifestSet(erp=200, quotes=100, version=2, erp_start=10)
 MAX_RUNS = 3
 
 
-def only_503(server: EmulatorServer) -> None:
-    """Make the emulator's error_rate answer 503 where it would answer 500."""
-    injector = server.server.config.app.state.emulator.injector
-    decide = injector.decide
-
-    def decide_503() -> Verdict:
-        verdict = decide()
-        return replace(verdict, status=503) if verdict.status == 500 else verdict
-
-    injector.decide = decide_503
-
-
 @pytest.fixture
 def served(workdir: Path, tmp_path: Path) -> Iterator[Cli]:
     running = start_server(tmp_path / "soak.sqlite")
     try:
-        only_503(running)
         yield Cli(env={"SUPEROFFICE_URL": running.url, "SUPEROFFICE_TOKEN": DEMO_TOKEN}, server=running)
     finally:
         stop_server(running)

@@ -48,7 +48,9 @@ def _is_loopback(host: str) -> bool:
 @click.option("--latency-ms", type=click.FloatRange(min=0), default=None, help="Delay added to every API request.")
 @click.option("--jitter-ms", type=click.FloatRange(min=0), default=None, help="Plus a random 0..N ms.")
 @click.option("--error-rate", type=click.FloatRange(0, 1), default=None,
-              help="Fraction of API requests answered 500 or 503.")
+              help="Fraction of API requests answered with a server error (500 or 503 unless --error-status).")
+@click.option("--error-status", "error_statuses", type=click.Choice(["500", "502", "503", "504"]), multiple=True,
+              help="Which server errors --error-rate answers with (repeatable), e.g. --error-status 503.")
 @click.option("--rate-limit-every", type=click.IntRange(min=0), default=None,
               help="Answer every Nth API request with 429.")
 @click.option("--rate-limit-rate", type=click.FloatRange(0, 1), default=None,
@@ -85,6 +87,8 @@ def serve(
         )
     app = _create(state, seed, list_config_fields)
     emu = app.state.emulator
+    statuses = fault_options.pop("error_statuses", ())
+    fault_options["error_statuses"] = tuple(int(code) for code in statuses) or None
     emu.injector.set(emu.injector.faults.merged(fault_options))
 
     sock = _bind(host, port)

@@ -158,6 +158,9 @@ def _fault_response(emu: Emulator, verdict: Verdict) -> Response:
         return json_response({"Message": "Too many requests (emulated rate limit)."}, status=429, headers=retry_after)
     if verdict.status == 503:
         return json_response({"Message": "Service unavailable (emulated fault)."}, status=503, headers=retry_after)
+    if verdict.status in (502, 504):
+        # What a gateway in front of the CRM answers; not a documented CRM body.
+        return json_response({"Message": f"Emulated gateway error {verdict.status}."}, status=verdict.status)
     # The docs show no JSON shape for 500s (reference section 7.10); ASP.NET's default.
     return json_response(
         {"Message": "An error has occurred.", "ExceptionMessage": "Emulated server error."}, status=500

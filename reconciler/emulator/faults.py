@@ -15,11 +15,15 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 
+ERROR_STATUSES = (500, 502, 503, 504)
+
+
 @dataclass(frozen=True)
 class Faults:
     latency_ms: float = 0.0  # added to every /api/ request
     jitter_ms: float = 0.0  # plus a uniform 0..jitter_ms
-    error_rate: float = 0.0  # fraction of /api/ requests answered 500 or 503
+    error_rate: float = 0.0  # fraction of /api/ requests answered with one of error_statuses
+    error_statuses: tuple[int, ...] = (500, 503)  # which server errors error_rate picks from
     rate_limit_every: int = 0  # every Nth /api/ request is answered 429 (0 = off)
     rate_limit_rate: float = 0.0  # and/or this fraction of requests
     retry_after_s: int = 1  # Retry-After (whole seconds, may be 0) on 429 and 503
@@ -27,6 +31,18 @@ class Faults:
     fault_seed: int = 0
 
     def __post_init__(self) -> None:
+        statuses = self.error_statuses
+        if isinstance(statuses, list):  # from JSON/YAML
+            statuses = tuple(statuses)
+            object.__setattr__(self, "error_statuses", statuses)
+        if (
+            not isinstance(statuses, tuple)
+            or not statuses
+            or any(isinstance(c, bool) or c not in ERROR_STATUSES for c in statuses)
+        ):
+            raise ValueError(
+                f"error_statuses must be a non-empty list of {', '.join(map(str, ERROR_STATUSES))}, got {statuses!r}"
+            )
         for name in ("latency_ms", "jitter_ms", "connector_test_latency_ms"):
             value = getattr(self, name)
             if not _is_number(value) or value < 0:
@@ -114,7 +130,7 @@ class FaultInjector:
         if limited:
             status = 429
         elif rng.random() < f.error_rate:
-            status = rng.choice((500, 503))
+            status = rng.choice(f.error_statuses)
         return Verdict(delay_s=delay_ms / 1000.0, status=status)
 
     async def apply_delay(self, verdict: Verdict) -> None:

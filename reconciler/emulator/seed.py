@@ -168,6 +168,7 @@ class FaultsSpec(_Model):
     latency_ms: float = Field(default=0, ge=0)
     jitter_ms: float = Field(default=0, ge=0)
     error_rate: float = Field(default=0, ge=0, le=1)
+    error_statuses: list[Literal[500, 502, 503, 504]] = Field(default_factory=lambda: [500, 503], min_length=1)
     rate_limit_every: StrictInt = Field(default=0, ge=0)
     rate_limit_rate: float = Field(default=0, ge=0, le=1)
     retry_after_s: StrictInt = Field(default=1, ge=0)
