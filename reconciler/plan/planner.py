@@ -365,11 +365,14 @@ class _Planner:
                 config=self._live_config(self.live.quote_fields.get(live_obj.connector_name), live_obj.config),
             )
         everyone, users, groups = self._scope(resource, spec.scope)
-        config = self._config(
-            resource, fields if spec.connector in installed else (), resource.config,
-            live_state.config if live_state else None,
-            f"the fields of quote connector '{spec.connector}' could not be read",
-        ) if spec.connector in installed else {}
+        config = (
+            self._config(
+                resource, fields, resource.config, live_state.config if live_state else None,
+                f"the fields of quote connector '{spec.connector}' could not be read",
+            )
+            if spec.connector in installed
+            else {}  # already an error above
+        )
         desired = QuoteConnectionState(
             name=resource.name,
             connector=spec.connector,
