@@ -1,9 +1,10 @@
 """Manifests read through libyaml give exactly what the pure-Python parser gives.
 
-yaml_source scans and parses with libyaml when PyYAML has it (about 7x faster on
-large manifest sets) and composes in Python; any YAML error is reported by the
-pure-Python parser. These tests compare both paths: data, every recorded
-location, and every diagnostic.
+yaml_source has three ways to read a file when PyYAML has libyaml: plain YAML is
+built in one pass from libyaml's events (yaml_events); anything else is composed
+into nodes from libyaml's events; any YAML error is reported by the pure-Python
+parser. These tests compare the paths: data, every recorded location, and every
+diagnostic.
 """
 
 from __future__ import annotations
@@ -41,6 +42,16 @@ CASES = {
     "recursive alias": "a: &x [*x]\n",
     "one bad document among good": "a: 1\n---\nb: [\n---\nc: 3\n",
     "windows line ends": "a: 1\r\nb:\r\n  - x\r\n",
+    "keys that look like other things": "1: a\ntrue: b\n~: c\n'<<': d\n2026-01-01: e\n\"x\": f\n",
+    "list or mapping as a key": "? [a, b]\n: 1\n? {k: v}\n: 2\n",
+    "explicit tags": "a: !!str 1\nb: ! 2\nc: !!int '3'\nd: !!map {x: 1}\n",
+    "invalid tagged scalars": "a: !!int x\nb: !!bool maybe\nc: !!null 0\n",
+    "anchor without alias": "a: &x 1\nb: 2\n",
+    "scalar and empty documents": "--- hello\n---\n--- ~\n---\n- 1\n",
+    "comments and directives": "%YAML 1.1\n# c\n---\na: 1 # c\n...\n# only a comment\n",
+    "document markers in a block scalar": "a: |\n  x\n---\nb: 1\n",
+    "deep but allowed": "a: " + "[" * 60 + "]" * 60 + "\n",
+    "a long list": "a:\n" + "".join(f"  - {i}\n" for i in range(2000)),
 }
 
 
@@ -74,17 +85,33 @@ def test_errors_still_have_their_wording_and_place(monkeypatch: pytest.MonkeyPat
     ]
 
 
-def test_the_libyaml_path_is_taken_for_valid_text(monkeypatch: pytest.MonkeyPatch):
-    used: list[str] = []
+def test_plain_yaml_is_read_from_events_and_the_rest_is_composed(monkeypatch: pytest.MonkeyPatch):
+    composed: list[str] = []
     real = yaml_source._compose_with
 
     def spy(composer_class: type, chunk: str) -> Any:
-        used.append(composer_class.__name__)
+        composed.append(composer_class.__name__)
         return real(composer_class, chunk)
 
     monkeypatch.setattr(yaml_source, "_compose_with", spy)
-    parse_documents("a: 1\n", "m.yaml")
-    assert used == [yaml_source._FastComposer.__name__]  # type: ignore[union-attr]
+    assert parse_documents("a: [1, {b: c}]\n---\nd: 2\n", "m.yaml").documents[1].data == {"d": 2}
+    assert composed == []  # the one-pass reader took it
+    parse_documents("a: &x 1\nb: *x\n", "m.yaml")
+    assert composed == [yaml_source._FastComposer.__name__]  # type: ignore[union-attr]
+
+
+def test_one_odd_document_sends_only_itself_the_careful_way(monkeypatch: pytest.MonkeyPatch):
+    composed: list[str] = []
+    real = yaml_source._compose_with
+
+    def spy(composer_class: type, chunk: str) -> Any:
+        composed.append(chunk)
+        return real(composer_class, chunk)
+
+    monkeypatch.setattr(yaml_source, "_compose_with", spy)
+    parsed = parse_documents("a: 1\n---\nb: &x 2\nc: *x\n---\nd: 3\n", "m.yaml")
+    assert [d.data for d in parsed.documents] == [{"a": 1}, {"b": 2, "c": 2}, {"d": 3}]
+    assert composed == ["---\nb: &x 2\nc: *x\n"]
 
 
 scalars = st.one_of(
@@ -103,6 +130,33 @@ documents = st.recursive(
 @given(docs=st.lists(documents, min_size=1, max_size=3), flow=st.sampled_from([None, True, False]))
 def test_generated_yaml_reads_the_same(docs: list[Any], flow: bool | None):
     text = yaml.safe_dump_all(docs, default_flow_style=flow, allow_unicode=True, sort_keys=False)
+    fast = parse_documents(text, "m.yaml")
+    saved = yaml_source._FastComposer
+    yaml_source._FastComposer = None
+    try:
+        pure = parse_documents(text, "m.yaml")
+    finally:
+        yaml_source._FastComposer = saved
+    assert summary(fast) == summary(pure)
+
+
+fragment_lines = st.lists(
+    st.tuples(
+        st.sampled_from(["", "  ", "    ", "- ", "  - "]),
+        st.sampled_from([
+            "a: 1", "a: 2", "b:", "c: [1, {d: e}]", "? x", ": y", "k: &anchor v", "m: *anchor",
+            "<<: {z: 1}", "t: !!str 5", "u: !!int nope", "'q': \"w\"", "n: ~", "- item", "v: 2026-02-30",
+            "---", "...", "# comment", "%YAML 1.2", "w: |", "  block", "x: {", "}", "y: 0123", "-", "",
+        ]),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=fragment_lines)
+def test_odd_and_broken_yaml_reads_the_same(lines: list[tuple[str, str]]):
+    text = "".join(indent + line + "\n" for indent, line in lines)
     fast = parse_documents(text, "m.yaml")
     saved = yaml_source._FastComposer
     yaml_source._FastComposer = None

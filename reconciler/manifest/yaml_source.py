@@ -5,10 +5,8 @@ and turn the nodes into dicts, lists and scalars ourselves. That is where the
 hostile-input rules live: duplicate keys, unsupported tags, alias bombs,
 recursive aliases, deep nesting and tab indentation all become diagnostics.
 
-Scalars resolve by the YAML 1.2 core schema, plus dates: `yes`/`no`/`on`/`off`
-stay strings (so `Country: NO` is "NO", not false), `1:30` is not a number,
-and a number with a leading zero such as `0123` stays the string "0123" (a
-company number or postcode keeps its zero). Keys are always strings as written.
+Scalars resolve by the YAML 1.2 core schema, plus dates (see yaml_scalars).
+Keys are always strings as written.
 """
 
 from __future__ import annotations
@@ -16,61 +14,27 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import Any, Union
 
 import yaml
 from yaml.composer import Composer
-from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.parser import Parser
 from yaml.reader import Reader
-from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
 from reconciler.diagnostics import Diagnostic, Location
+from reconciler.manifest.yaml_events import read_plain_documents
+from reconciler.manifest.yaml_scalars import MERGE, NULL, SCALAR_TAGS, TAG, CoreResolver, convert_scalar
 
 MAX_NODES_PER_DOCUMENT = 100_000
 MAX_DEPTH = 64
 
 NodePath = tuple[Union[str, int], ...]
 
-_TAG = "tag:yaml.org,2002:"
-_MERGE = _TAG + "merge"
-_SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
-_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
-_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
-_INT = re.compile(r"^(?:[-+]?(?:0|[1-9][0-9]*)|0o[0-7]+|0x[0-9a-fA-F]+)$")
-_FLOAT = re.compile(
-    r"^(?:[-+]?(?:\.[0-9]+|(?:0|[1-9][0-9]*)(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
-    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
-)
-_TIMESTAMP = re.compile(
-    r"""^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
-    |[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?
-     (?:[Tt]|[ \t]+)[0-9][0-9]?
-     :[0-9][0-9] :[0-9][0-9] (?:\.[0-9]*)?
-     (?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$""",
-    re.X,
-)
 # A line with its break, as YAML counts breaks (so line numbers agree with its marks).
 _LINE = re.compile(r"[^\r\n\x85\u2028\u2029]*(?:\r\n|[\r\n\x85\u2028\u2029])|[^\r\n\x85\u2028\u2029]+$")
 _DOCUMENT_MARKER = re.compile(r"^(?:---|\.\.\.)(?:[ \t]|$)")
-
-
-class _CoreResolver(BaseResolver):
-    """YAML 1.2 core schema (plus timestamps) instead of PyYAML's YAML 1.1 rules."""
-
-
-for _tag, _regexp, _first in (
-    ("bool", _BOOL, list("tTfF")),
-    ("int", _INT, list("-+0123456789")),
-    ("float", _FLOAT, list("-+.0123456789")),
-    ("null", _NULL, ["~", "n", "N", ""]),
-    ("timestamp", _TIMESTAMP, list("0123456789")),
-    ("merge", re.compile(r"^<<$"), ["<"]),
-):
-    _CoreResolver.add_implicit_resolver(_TAG + _tag, _regexp, _first)
 
 
 class _TooDeep(yaml.YAMLError):
@@ -92,7 +56,7 @@ class _DepthCap(Composer):
             self._depth -= 1
 
 
-class _SafeComposer(_DepthCap, Reader, Scanner, Parser, _CoreResolver):
+class _SafeComposer(_DepthCap, Reader, Scanner, Parser, CoreResolver):
     """PyYAML's pure-Python reader/scanner/parser/composer: nodes with marks, never objects."""
 
     def __init__(self, text: str) -> None:
@@ -100,7 +64,7 @@ class _SafeComposer(_DepthCap, Reader, Scanner, Parser, _CoreResolver):
         Scanner.__init__(self)
         Parser.__init__(self)
         Composer.__init__(self)
-        _CoreResolver.__init__(self)
+        CoreResolver.__init__(self)
 
 
 _FastComposer: type[Composer] | None = None
@@ -111,7 +75,7 @@ except ImportError:
 
 if _CParser is not None:
 
-    class _LibyamlComposer(_DepthCap, _CParser, _CoreResolver):  # type: ignore[misc, valid-type]
+    class _LibyamlComposer(_DepthCap, _CParser, CoreResolver):  # type: ignore[misc, valid-type]
         """libyaml scans and parses into the same events, about 7x faster than the
         pure-Python scanner; composing (and the depth cap) stays in Python, so nodes,
         marks and resolution are the same. Only used for text it parses without error:
@@ -120,7 +84,7 @@ if _CParser is not None:
         def __init__(self, text: str) -> None:
             _CParser.__init__(self, text)
             Composer.__init__(self)
-            _CoreResolver.__init__(self)
+            CoreResolver.__init__(self)
 
     _FastComposer = _LibyamlComposer
 
@@ -148,8 +112,26 @@ def parse_documents(text: str, file: str) -> ParsedFile:
     """All documents of one file; a syntax error spoils only its own document."""
     documents: list[YamlDocument] = []
     diagnostics: list[Diagnostic] = []
+    if _FastComposer is not None:
+        # Usually the whole file is plain YAML and reads in one pass; splitting it
+        # into documents only matters when something needs the careful path.
+        plain = read_plain_documents(text, file, 0, MAX_DEPTH, MAX_NODES_PER_DOCUMENT)
+        if plain is not None:
+            documents = [
+                YamlDocument(file=file, index=index, root=root, data=data, locations=locations)
+                for index, (root, data, locations) in enumerate(plain)
+            ]
+            return ParsedFile(documents, diagnostics)
     index = 0
     for first_line, chunk in _split_documents(text):
+        plain = None
+        if _FastComposer is not None:
+            plain = read_plain_documents(chunk, file, first_line, MAX_DEPTH, MAX_NODES_PER_DOCUMENT)
+        if plain is not None:
+            for root, data, locations in plain:
+                documents.append(YamlDocument(file=file, index=index, root=root, data=data, locations=locations))
+                index += 1
+            continue
         try:
             roots = _compose_all(chunk)
         except _TooDeep as exc:
@@ -235,7 +217,7 @@ def _split_documents(text: str) -> Iterator[tuple[int, str]]:
 
 
 def _is_empty(node: Node) -> bool:
-    return isinstance(node, ScalarNode) and node.tag == _TAG + "null"
+    return isinstance(node, ScalarNode) and node.tag == NULL
 
 
 def _location(file: str, mark: yaml.Mark | None, first_line: int) -> Location:
@@ -344,7 +326,7 @@ class _Builder:
             if isinstance(node, MappingNode):
                 return self._mapping(node, path)
             if isinstance(node, SequenceNode):
-                self._check_tag(node, _TAG + "seq")
+                self._check_tag(node, TAG + "seq")
                 return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
             return self._scalar(node)
         finally:
@@ -364,12 +346,12 @@ class _Builder:
         )
 
     def _mapping(self, node: MappingNode, path: NodePath) -> dict[str, Any]:
-        self._check_tag(node, _TAG + "map")
+        self._check_tag(node, TAG + "map")
         result: dict[str, Any] = {}
         merges: list[Node] = []
         first_seen: dict[str, Location] = {}
         for key_node, value_node in node.value:
-            if isinstance(key_node, ScalarNode) and key_node.tag == _MERGE:
+            if isinstance(key_node, ScalarNode) and key_node.tag == MERGE:
                 merges.append(value_node)
                 continue
             if not isinstance(key_node, ScalarNode):
@@ -420,48 +402,14 @@ class _Builder:
     def _scalar(self, node: Node) -> Any:
         assert isinstance(node, ScalarNode)
         tag, value = node.tag, node.value
-        if tag not in _SCALAR_TAGS:
+        if tag not in SCALAR_TAGS:
             self._unsupported_tag(node)
             return value
         try:
-            return _convert_scalar(tag, value, node)
+            return convert_scalar(tag, value)
         except (ValueError, TypeError, OverflowError, AttributeError):
             kind = tag.rsplit(":", 1)[-1]
             self.diagnostics.append(
                 Diagnostic(f"'{value[:40]}' is not a valid {kind}", self.where(node))
             )
             return value
-
-
-def _convert_scalar(tag: str, value: str, node: ScalarNode) -> Any:
-    kind = tag[len(_TAG):]
-    if kind == "str":
-        return value
-    if kind == "null":
-        if not _NULL.match(value):
-            raise ValueError(value)
-        return None
-    if kind == "bool":
-        if not _BOOL.match(value):
-            raise ValueError(value)
-        return value.lower() == "true"
-    if kind == "int":
-        text = value.replace("_", "")
-        if text.startswith(("0o", "0x")):
-            return int(text[2:], 8 if text[1] == "o" else 16)
-        return int(text, 10)
-    if kind == "float":
-        lowered = value.lower()
-        if lowered in (".inf", "+.inf", "-.inf"):
-            return float(lowered.replace(".", ""))
-        if lowered == ".nan":
-            return float("nan")
-        return float(value)
-    if not _TIMESTAMP.match(value):
-        raise ValueError(value)
-    # PyYAML's own timestamp reading, on a node we composed.
-    result: date | datetime = _TIMESTAMPS.construct_yaml_timestamp(node)
-    return result
-
-
-_TIMESTAMPS = SafeConstructor()
