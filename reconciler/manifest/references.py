@@ -51,6 +51,8 @@ class _Reference:
 
 def parse_template(template: str) -> list[_Literal | _Reference]:
     """Split a string into literal text and references; raise BadReference on a malformed `${`."""
+    if "$" not in template:  # nearly every value: nothing to split
+        return [_Literal(template)] if template else []
     parts: list[_Literal | _Reference] = []
     literal: list[str] = []
     i = 0

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import typing
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -124,17 +123,20 @@ def check_document(document: YamlDocument) -> CheckedDocument:
     return checked
 
 
-def _misplaced_references(value: Any, path: NodePath) -> Iterator[NodePath]:
+def _misplaced_references(value: Any, path: NodePath, found: list[NodePath] | None = None) -> list[NodePath]:
+    """Paths outside spec.config whose strings hold a `${env:`/`${file:` reference, in document order."""
+    found = [] if found is None else found
     if path[:2] == _CONFIG:
-        return
+        return found
     if isinstance(value, dict):
         for key, item in value.items():
-            yield from _misplaced_references(item, path + (key,))
+            _misplaced_references(item, path + (key,), found)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from _misplaced_references(item, path + (index,))
-    elif isinstance(value, str) and _UNESCAPED_REFERENCE.search(value.replace("$${", "")):
-        yield path
+            _misplaced_references(item, path + (index,), found)
+    elif isinstance(value, str) and "${" in value and _UNESCAPED_REFERENCE.search(value.replace("$${", "")):
+        found.append(path)
+    return found
 
 
 def _translate(exc: ValidationError, model: type[BaseModel]) -> list[tuple[NodePath, str, str | None]]:
