@@ -7,6 +7,7 @@ Anyone able to test guesses against it could read the value from the CRM anyway.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -15,7 +16,12 @@ from dataclasses import fields, is_dataclass
 from reconciler.secrets import Sensitive
 
 
+_SCALARS = (str, int, bool, float, type(None))
+
+
 def _plain(value: object) -> object:
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, Sensitive):
         return {"sensitive": value.reveal()}
     if isinstance(value, Mapping):
@@ -25,11 +31,16 @@ def _plain(value: object) -> object:
     return value
 
 
+@functools.cache
+def _compared_fields(cls: type) -> tuple[str, ...]:
+    # Fields declared compare=False (the sync watermark MostRecentTimestamp, ExtraData) change
+    # in the background; they must not make a saved plan stale.
+    return tuple(f.name for f in fields(cls) if f.compare)
+
+
 def fingerprint(obj: object) -> str:
     if not is_dataclass(obj) or isinstance(obj, type):
         raise TypeError("fingerprint() takes a live dataclass instance")
-    # Fields declared compare=False (the sync watermark MostRecentTimestamp, ExtraData) change
-    # in the background; they must not make a saved plan stale.
-    data = {f.name: _plain(getattr(obj, f.name)) for f in fields(obj) if f.compare}
+    data = {name: _plain(getattr(obj, name)) for name in _compared_fields(type(obj))}
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()[:32]

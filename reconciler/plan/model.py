@@ -8,6 +8,7 @@ applier never need the raw API shapes.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Literal, Union
@@ -55,16 +56,21 @@ class QuoteConnectionState:
 State = Union[ConnectorState, ErpConnectionState, QuoteConnectionState]
 
 
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
 def flatten_state(state: State) -> dict[str, object]:
     """Field path -> value, with config keys as `config.<FieldKey>`."""
     flat: dict[str, object] = {}
-    for f in fields(state):
-        value = getattr(state, f.name)
-        if f.name == "config":
+    for name in _field_names(type(state)):
+        value = getattr(state, name)
+        if name == "config":
             for key, item in sorted(value.items()):
                 flat[f"config.{key}"] = item
         else:
-            flat[f.name] = value
+            flat[name] = value
     return flat
 
 

@@ -213,6 +213,10 @@ class _Planner:
 
     @staticmethod
     def _diff(before: State | None, after: State) -> tuple[FieldChange, ...]:
+        if before is not None and before == after:
+            # Equal states (Sensitive compares by value) have no field that differs below;
+            # most objects of a plan are unchanged, so this is the common case.
+            return ()
         old = flatten_state(before) if before is not None else {}
         new = flatten_state(after)
         changes: list[FieldChange] = []

@@ -20,6 +20,7 @@ from reconciler.secrets import Sensitive
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+_TEXT_KINDS = frozenset({"Text", "Password", "List", "Label"})
 _INT_RE = re.compile(r"^[+-]?\d+$")
 
 
@@ -55,6 +56,8 @@ def normalise_value(meta: FieldMeta, value: ConfigValue) -> str:
     """The wire string for `value` in a field described by `meta`; ValueProblem if it does not fit."""
     raw = _plain(value)
     kind = meta.field_type
+    if type(raw) is str and kind in _TEXT_KINDS:
+        return raw  # the common case, as the last line below would give it
     if raw is None:
         return ""
     if kind == "Checkbox":
