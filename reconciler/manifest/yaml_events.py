@@ -83,6 +83,7 @@ def _read_document(parser: Any, file: str, first_line: int, max_depth: int, max_
     # Leave the limits' diagnostics to the careful path, well before reaching them.
     depth_limit = max_depth - 2
     node_limit = max_nodes - 2
+    line_base = first_line + 1  # marks count lines from 0 within the chunk
     while True:
         event = parser.get_event()
         kind = type(event)
@@ -94,8 +95,7 @@ def _read_document(parser: Any, file: str, first_line: int, max_depth: int, max_
         nodes += 1
         if nodes > node_limit or event.anchor is not None:
             raise _GiveUp
-        mark = event.start_mark
-        where = Location(file, first_line + mark.line + 1, mark.column + 1)
+        # Locations are made only where they are kept: keys, list items, the root.
 
         if kind is ScalarEvent:
             if event.tag is not None:
@@ -115,7 +115,8 @@ def _read_document(parser: Any, file: str, first_line: int, max_depth: int, max_
                         raise _GiveUp
                     frame[2] = text
                     # An entry's location is its key's.
-                    locations[frame[1] + (text,)] = where
+                    mark = event.start_mark
+                    locations[frame[1] + (text,)] = Location(file, line_base + mark.line, mark.column + 1)
                     continue
             try:
                 value = text if tag == STR else convert_scalar(tag, text)
@@ -129,8 +130,9 @@ def _read_document(parser: Any, file: str, first_line: int, max_depth: int, max_
             raise _GiveUp  # an alias
 
         if not stack:
-            root, root_location = value, where
-            locations[()] = where
+            mark = event.start_mark
+            root, root_location = value, Location(file, line_base + mark.line, mark.column + 1)
+            locations[()] = root_location
             if kind is ScalarEvent:
                 if tag == NULL:
                     return None  # an empty document between `---` separators
@@ -147,7 +149,8 @@ def _read_document(parser: Any, file: str, first_line: int, max_depth: int, max_
             frame[2] = _NO_KEY
         else:
             path = frame[1] + (len(container),)
-            locations[path] = where
+            mark = event.start_mark
+            locations[path] = Location(file, line_base + mark.line, mark.column + 1)
             container.append(value)
         if kind is not ScalarEvent:
             stack.append([value, path, _NO_KEY])
