@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import gc
+import logging
+import os
+import sys
+from typing import NoReturn
 
 import click
 
@@ -42,4 +46,32 @@ def run() -> None:
     collected, in larger batches): loading then takes 2.0 s."""
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
-    main()
+    try:
+        main()
+    except SystemExit as exc:
+        _leave(_exit_status(exc.code))
+    _leave(0)
+
+
+def _exit_status(code: object) -> int:
+    """What the interpreter would make of `sys.exit(code)`."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
+def _leave(status: int) -> NoReturn:
+    """Exit without tearing the heap down object by object (0.1 s after a plan of
+    10,000 connections). Everything a command writes is complete by now: files are
+    written and closed by the command, so only the standard streams and logging
+    need flushing; the operating system frees the rest."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass  # the reader went away (`reconcile plan | head`) or closed it
+    os._exit(status)
