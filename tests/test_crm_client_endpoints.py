@@ -140,6 +140,21 @@ def test_config_left_out_of_the_list_is_fetched_per_connection():
     ])
 
 
+def test_many_connections_read_their_connector_metadata_once_and_keep_their_order():
+    tenant = small_tenant()
+    tenant.erp_connections = [
+        erp_carrier(10 + i, 1, f"C{i}", None if i % 3 == 0 else {"CompanyId": str(i), "Password": CANARY})
+        for i in range(12)
+    ]
+    tenant.erp_config = {10 + i: {"CompanyId": f"fetched {i}"} for i in range(0, 12, 3)}
+    conns = call(tenant, "get_all_connections")
+    assert [c.name for c in conns] == [f"C{i}" for i in range(12)]
+    assert [c.config["CompanyId"] for c in conns] == [f"fetched {i}" if i % 3 == 0 else str(i) for i in range(12)]
+    assert all(c.config["Password"] == Sensitive(CANARY) for c in conns if "Password" in c.config)
+    assert tenant.calls.count("ErpSync/GetConfigurationFields") == 1
+    assert tenant.calls.count("ErpSync/GetErpConnectionConfigFields") == 4
+
+
 def test_empty_config_in_the_list_is_checked_when_the_connector_has_fields():
     tenant = small_tenant()
     tenant.erp_connections = [erp_carrier(10, 1, "A", {})]

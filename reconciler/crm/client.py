@@ -344,7 +344,27 @@ class CrmClient:
             endpoint,
             lambda: [wire.expect_object(c, "an ErpConnection") for c in wire.expect_array(body, "connections")],
         )
-        return tuple(await asyncio.gather(*(self._complete_erp(endpoint, c) for c in raw)))
+        carriers = [(obj, self._erp_carrier(endpoint, obj)) for obj in raw]
+        # One metadata read per connector, not one wait per connection: thousands of
+        # connections share a handful of connectors.
+        connector_ids = sorted({conn.connector_id for _, conn in carriers})
+        metadata = await asyncio.gather(*(self._erp_fields_or_none(i) for i in connector_ids))
+        fields_of = dict(zip(connector_ids, metadata))
+        connections: list[LiveErpConnection] = []
+        left_out: list[tuple[int, LiveErpConnection]] = []
+        for obj, conn in carriers:
+            config = self._carried_config(endpoint, obj, fields_of[conn.connector_id])
+            if config is None:
+                left_out.append((len(connections), conn))
+            else:
+                conn = _with_config(conn, config)
+            connections.append(conn)
+        fetched = await asyncio.gather(
+            *(self.get_erp_connection_config(conn.id, connector_id=conn.connector_id) for _, conn in left_out)
+        )
+        for (index, conn), config in zip(left_out, fetched):
+            connections[index] = _with_config(conn, config)
+        return tuple(connections)
 
     async def get_connection(self, connection_id: int) -> LiveErpConnection | None:
         body = await self._agent("ErpSync", "GetConnection", {"ErpConnectionId": connection_id})
@@ -355,16 +375,30 @@ class CrmClient:
 
     async def _complete_erp(self, endpoint: str, obj: Mapping[str, Json]) -> LiveErpConnection:
         """Parse a carrier, fetch its config if left out, protect Password values."""
-        conn = self._parse(endpoint, lambda: wire.erp_connection(obj, config={}))
+        conn = self._erp_carrier(endpoint, obj)
+        config = self._carried_config(endpoint, obj, await self._erp_fields_or_none(conn.connector_id))
+        if config is None:
+            config = await self.get_erp_connection_config(conn.id, connector_id=conn.connector_id)
+        return _with_config(conn, config)
+
+    def _erp_carrier(self, endpoint: str, obj: Mapping[str, Json]) -> LiveErpConnection:
+        """A connection without its config; remembers its connector for later config reads."""
+        conn: LiveErpConnection = self._parse(endpoint, lambda: wire.erp_connection(obj, config={}))
         self._erp_connector_of[conn.id] = conn.connector_id
-        fields = await self._erp_fields_or_none(conn.connector_id)
+        return conn
+
+    def _carried_config(
+        self, endpoint: str, obj: Mapping[str, Json], fields: tuple[FieldMeta, ...] | None
+    ) -> dict[str, WireValue] | None:
+        """The config values a carrier holds, Password values protected; None when
+        they must be asked for. §7.11: GetAllConnections is documented "without
+        config field data", yet the samples carry ConfigFields. Trust values when
+        present; when null/missing (or empty although the connector defines
+        fields) ask for them per connection."""
         config = self._parse(endpoint, lambda: wire.config_from_wire(wire.get(obj, "ConfigFields")))
-        # §7.11: GetAllConnections is documented "without config field data", yet the
-        # samples carry ConfigFields. Trust values when present; when null/missing
-        # (or empty although the connector defines fields) ask for them per connection.
         if config is None or (not config and any(f.field_type != "Label" for f in fields or ())):
-            return _with_config(conn, await self.get_erp_connection_config(conn.id, connector_id=conn.connector_id))
-        return _with_config(conn, wire.protect(config, fields))
+            return None
+        return wire.protect(config, fields)
 
     async def save_connection(self, connection: LiveErpConnection) -> LiveErpConnection:
         """Create (id 0, guid "") or update; returns the saved connection with its GUID."""
@@ -598,6 +632,8 @@ def _background(coro: Coroutine[Any, Any, _T]) -> asyncio.Task[_T]:
 async def _shared(task: asyncio.Task[Any], cache: dict[Any, Any], key: object) -> Any:
     """Await a cached task without letting one caller's cancellation cancel it for
     the others; a failed task is dropped so a later call tries again."""
+    if task.done() and not task.cancelled() and task.exception() is None:
+        return task.result()  # the usual case once read: no shield, no extra future
     try:
         return await asyncio.shield(task)
     except CrmError:
