@@ -8,6 +8,7 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from reconciler.collector import builds_acyclic_data
 from reconciler.diagnostics import Diagnostic, DiagnosticError, Location, did_you_mean
 from reconciler.manifest.files import ManifestFile, ReadFailed, discover, read_text
 from reconciler.manifest.models import ConfigValue, Desired, DesiredResource
@@ -16,6 +17,7 @@ from reconciler.manifest.validation import CheckedDocument, check_document
 from reconciler.manifest.yaml_source import parse_documents
 
 
+@builds_acyclic_data
 def load_desired(
     paths: Sequence[str | Path],
     *,

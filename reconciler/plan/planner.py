@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TypeVar
 
+from reconciler.collector import builds_acyclic_data
 from reconciler.crm.live import (
     FieldMeta,
     Live,
@@ -56,6 +57,7 @@ class PlanOptions:
     ignore: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # kind -> name globs
 
 
+@builds_acyclic_data
 def make_plan(desired: Desired, live: Live, options: PlanOptions = PlanOptions()) -> Plan:
     """The changes that make `live` look like `desired`; DiagnosticError if it cannot be planned."""
     return _Planner(desired, live, options).run()
