@@ -47,6 +47,7 @@ import generate  # noqa: E402  (a sibling script, not a package)
 
 ROOT = Path(__file__).resolve().parents[1]
 RECONCILE = [sys.executable, "-m", "reconciler"]
+LAUNCHER = Path(__file__).resolve().parent / "launch.py"
 NOTES_BEGIN = "<!-- notes: kept when run.py rewrites this file -->"
 NOTES_END = "<!-- end of notes -->"
 TARGETS = {
@@ -75,19 +76,21 @@ class Run:
 
 
 def run_process(argv: Sequence[str], env: dict[str, str], workdir: Path) -> Run:
-    """Run to completion; peak RSS is ru_maxrss of this very child (os.wait4), so
-    earlier or concurrent children (the emulator) never leak into the figure."""
-    out_path, err_path = workdir / "last.stdout", workdir / "last.stderr"
+    """Run to completion through benchmarks/launch.py, which times the command and
+    reads its peak RSS (ru_maxrss from os.wait4) as its direct parent: earlier or
+    concurrent children (the emulator) and this runner's own memory never leak
+    into the figure."""
+    out_path, err_path, result_path = workdir / "last.stdout", workdir / "last.stderr", workdir / "last.json"
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
-        started = time.perf_counter()
-        proc = subprocess.Popen(list(argv), stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, cwd=workdir)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)  # tell Popen it was reaped
+        subprocess.run(
+            [sys.executable, str(LAUNCHER), str(result_path), *argv],
+            stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, cwd=workdir, check=True,
+        )
+    measured = json.loads(result_path.read_text(encoding="utf-8"))
     return Run(
-        wall_s=wall,
-        peak_rss_mb=usage.ru_maxrss / 1024,  # kilobytes on Linux
-        exit_code=proc.returncode,
+        wall_s=measured["wall_s"],
+        peak_rss_mb=measured["peak_rss_kb"] / 1024,  # kilobytes on Linux
+        exit_code=measured["exit_code"],
         stdout=out_path.read_text(encoding="utf-8", errors="replace"),
         stderr=err_path.read_text(encoding="utf-8", errors="replace"),
     )
@@ -506,8 +509,11 @@ def report(
         "manifests, the snapshot, planning and rendering the text output (to a file). Bytecode is cached as for "
         "an installed package (`PYTHONDONTWRITEBYTECODE` is dropped from the children's environment; the warm-up "
         "run writes the cache).",
-        "- Peak RSS: `ru_maxrss` from `os.wait4()` on that process's pid — the kernel's high-water mark of its "
-        "resident memory, for exactly that child (not the emulator, not earlier runs).",
+        "- Wall time and peak RSS come from `benchmarks/launch.py`, a small process that starts the command and "
+        "reads `ru_maxrss` from `os.wait4()` on its pid — the kernel's high-water mark of its resident memory, for "
+        "exactly that child (not the emulator, not earlier runs). The launcher is there because a child's "
+        "`ru_maxrss` starts from the size of the process that spawned it, and this runner holds the generated "
+        "tenants.",
         "- Fetch floor: `benchmarks/floor.py`, also its own process, sends the requests the snapshot sends (same "
         "endpoints and bodies, same dependency order, same concurrency limit of 8) with raw httpx and no parsing "
         "beyond `.json()`. \"Process\" is its wall time including start-up (what the plan / floor ratio uses, so "

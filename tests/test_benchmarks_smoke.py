@@ -7,6 +7,7 @@ say so, the apply converges, every test passes) and that the report is written.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -48,3 +49,16 @@ def test_a_tiny_benchmark_run_writes_its_report(tmp_path: Path):
     assert "| 20 |" in report  # the plan row of the size that ran
     assert "--sizes 20" in report  # the command that made it
     assert "bench-secret" not in report + result.stdout
+
+
+def test_the_launcher_reports_the_commands_own_peak_memory(tmp_path: Path):
+    ballast = bytearray(200 * 1024 * 1024)  # the runner holds tenants; that must not count
+    ballast[:: 4096] = b"x" * len(ballast[:: 4096])
+    result_path = tmp_path / "result.json"
+    allocate = "import sys; block = bytearray(60 * 1024 * 1024); block[::4096] = b'x' * len(block[::4096]); sys.exit(3)"
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "launch.py"), str(result_path),
+                    sys.executable, "-c", allocate], check=True, timeout=60)
+    measured = json.loads(result_path.read_text(encoding="utf-8"))
+    assert measured["exit_code"] == 3
+    assert 60 * 1024 <= measured["peak_rss_kb"] < 150 * 1024
+    del ballast
