@@ -51,18 +51,11 @@ for _tag, _regexp, _first in (
 ):
     CoreResolver.add_implicit_resolver(TAG + _tag, _regexp, _first)
 
+# Implicit resolvers by a plain scalar's first character, as CoreResolver.resolve consults them.
 RESOLVERS_BY_FIRST_CHARACTER: dict[str, list[tuple[str, re.Pattern[str]]]] = {
     first: list(resolvers) for first, resolvers in CoreResolver.yaml_implicit_resolvers.items()
 }
 assert None not in RESOLVERS_BY_FIRST_CHARACTER  # no wildcard resolvers to consult
-
-
-def resolve_plain(value: str) -> str:
-    """The tag of a plain (unquoted, untagged) scalar, as `CoreResolver.resolve` gives it."""
-    for tag, regexp in RESOLVERS_BY_FIRST_CHARACTER.get(value[:1], ()):
-        if regexp.match(value):
-            return tag
-    return STR
 
 
 def convert_scalar(tag: str, value: str) -> Any:

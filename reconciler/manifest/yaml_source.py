@@ -7,6 +7,12 @@ recursive aliases, deep nesting and tab indentation all become diagnostics.
 
 Scalars resolve by the YAML 1.2 core schema, plus dates (see yaml_scalars).
 Keys are always strings as written.
+
+Three ways through, the same result (tests/test_manifest_yaml_fast_path.py):
+plain YAML is built in one pass from libyaml's events (yaml_events); anything
+else is composed into nodes from libyaml's events and built here; text with a
+syntax error is parsed again by PyYAML's pure-Python parser, whose messages we
+word. Without libyaml only the last parser is used.
 """
 
 from __future__ import annotations
@@ -112,25 +118,15 @@ def parse_documents(text: str, file: str) -> ParsedFile:
     """All documents of one file; a syntax error spoils only its own document."""
     documents: list[YamlDocument] = []
     diagnostics: list[Diagnostic] = []
-    if _FastComposer is not None:
-        # Usually the whole file is plain YAML and reads in one pass; splitting it
-        # into documents only matters when something needs the careful path.
-        plain = read_plain_documents(text, file, 0, MAX_DEPTH, MAX_NODES_PER_DOCUMENT)
-        if plain is not None:
-            documents = [
-                YamlDocument(file=file, index=index, root=root, data=data, locations=locations)
-                for index, (root, data, locations) in enumerate(plain)
-            ]
-            return ParsedFile(documents, diagnostics)
-    index = 0
+    # Usually the whole file is plain YAML and reads in one pass; splitting it
+    # into documents only matters when something needs the careful path.
+    plain = _read_plain(text, file, 0)
+    if plain is not None:
+        return ParsedFile(plain, diagnostics)
     for first_line, chunk in _split_documents(text):
-        plain = None
-        if _FastComposer is not None:
-            plain = read_plain_documents(chunk, file, first_line, MAX_DEPTH, MAX_NODES_PER_DOCUMENT)
+        plain = _read_plain(chunk, file, first_line, first_index=len(documents))
         if plain is not None:
-            for root, data, locations in plain:
-                documents.append(YamlDocument(file=file, index=index, root=root, data=data, locations=locations))
-                index += 1
+            documents.extend(plain)
             continue
         try:
             roots = _compose_all(chunk)
@@ -158,15 +154,27 @@ def parse_documents(text: str, file: str) -> ParsedFile:
             documents.append(
                 YamlDocument(
                     file=file,
-                    index=index,
+                    index=len(documents),
                     root=_location(file, root.start_mark, first_line),
                     data=data,
                     locations=builder.locations,
                     diagnostics=builder.diagnostics,
                 )
             )
-            index += 1
     return ParsedFile(documents, diagnostics)
+
+
+def _read_plain(text: str, file: str, first_line: int, first_index: int = 0) -> list[YamlDocument] | None:
+    """The documents of `text` if it is plain YAML (see yaml_events), else None."""
+    if _FastComposer is None:  # no libyaml (or a test asking for the pure-Python path)
+        return None
+    plain = read_plain_documents(text, file, first_line, MAX_DEPTH, MAX_NODES_PER_DOCUMENT)
+    if plain is None:
+        return None
+    return [
+        YamlDocument(file=file, index=first_index + offset, root=root, data=data, locations=locations)
+        for offset, (root, data, locations) in enumerate(plain)
+    ]
 
 
 def _compose_all(chunk: str) -> list[Node]:
