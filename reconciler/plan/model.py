@@ -13,14 +13,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Literal, Union
 
+from reconciler.crm.live import LiveConnector, LiveErpConnection, LiveQuoteConnection
 from reconciler.diagnostics import Location
 from reconciler.manifest.models import Kind
+from reconciler.plan.fingerprint import fingerprint
 from reconciler.secrets import Sensitive
 
 Action = Literal["create", "update", "soft-delete", "restore", "no-op"]
 ACTIONS: tuple[Action, ...] = ("create", "update", "restore", "soft-delete", "no-op")
 TestStatus = Literal["passed", "failed", "deferred", "not-run"]
 ConfigWire = Union[str, Sensitive]  # config values as the CRM stores them
+LiveObject = Union[LiveConnector, LiveErpConnection, LiveQuoteConnection]
 
 
 @dataclass(frozen=True)
@@ -98,12 +101,19 @@ class Change:
     name: str
     action: Action
     live_id: int | None = None
-    fingerprint: str | None = None  # of the live object this change relies on
     fields: tuple[FieldChange, ...] = ()
     depends_on: tuple[str, ...] = ()  # refs "Kind/name" of changes that must succeed first
     location: Location | None = None  # the manifest document, when there is one
     desired: State | None = None  # what to write (None for soft-delete)
     test: TestResult | None = None
+    live: LiveObject | None = field(default=None, repr=False)  # the live object this change relies on
+
+    @functools.cached_property
+    def fingerprint(self) -> str | None:
+        """Of `live`, for apply and saved plans to tell that it changed meanwhile.
+        Made when first asked for: a plan shown as text never needs it (hashing
+        10,000 live objects took 0.12 s)."""
+        return fingerprint(self.live) if self.live is not None else None
 
     @property
     def ref(self) -> str:

@@ -29,13 +29,13 @@ from reconciler.manifest.models import (
     Scope,
     SyncConnector,
 )
-from reconciler.plan.fingerprint import fingerprint
 from reconciler.plan.model import (
     Change,
     ConfigWire,
     ConnectorState,
     ErpConnectionState,
     FieldChange,
+    LiveObject,
     Plan,
     QuoteConnectionState,
     State,
@@ -44,7 +44,6 @@ from reconciler.plan.model import (
 from reconciler.plan.values import desired_config, normalise_live_value
 from reconciler.secrets import Sensitive
 
-LiveObject = LiveConnector | LiveErpConnection | LiveQuoteConnection
 T = TypeVar("T", LiveConnector, LiveErpConnection, LiveQuoteConnection)
 KIND_ORDER = {kind: i for i, kind in enumerate(KINDS)}
 
@@ -201,7 +200,7 @@ class _Planner:
             name=resource.name,
             action=action,
             live_id=live_obj.id if live_obj is not None else None,
-            fingerprint=fingerprint(live_obj) if live_obj is not None else None,
+            live=live_obj,
             fields=field_changes,
             depends_on=tuple(
                 dep for dep in depends_on
@@ -405,7 +404,7 @@ class _Planner:
                 if obj.deleted or obj.name in wanted[kind] or self._ignored(kind, obj.name):
                     continue
                 deletes.append(
-                    Change(kind=kind, name=obj.name, action="soft-delete", live_id=obj.id, fingerprint=fingerprint(obj))
+                    Change(kind=kind, name=obj.name, action="soft-delete", live_id=obj.id, live=obj)
                 )
         # A connector goes after its connections, an ERP connection after its quote connections.
         deleted_ids = {(c.kind, c.live_id) for c in deletes}
