@@ -84,8 +84,9 @@ def render_text(plan: Plan, stream: TextIO, *, color: bool | None = None, show_u
         console.print()
         console.print(Text(kind, style="bold"))
         for change in changes:
-            for line in _change_lines(change, show_unchanged=show_unchanged):
-                console.print(line)
+            # One print per change, not per line: rich's per-call overhead (terminal size,
+            # environment) dominates printing thousands of changes.
+            console.print(Text("\n").join(_change_lines(change, show_unchanged=show_unchanged)))
     for warning in plan.warnings:
         console.print(Text(f"note: {warning}", style="yellow"))
     console.print()
