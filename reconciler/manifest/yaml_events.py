@@ -96,13 +96,13 @@ def _read_document(parser: Any, file: str, first_line: int, max_depth: int, max_
         if nodes > node_limit or event.anchor is not None:
             raise _GiveUp
         # Locations are made only where they are kept: keys, list items, the root.
-
         if kind is ScalarEvent:
             if event.tag is not None:
                 raise _GiveUp
             text = event.value
             tag = STR
-            if event.implicit[0]:  # plain: resolve it as CoreResolver.resolve does (inlined: the hottest spot here)
+            if event.implicit[0]:
+                # Plain: resolve it as CoreResolver.resolve does (inlined: the hottest spot here).
                 for candidate, regexp in _RESOLVERS.get(text[:1], ()):
                     if regexp.match(text):
                         tag = candidate
