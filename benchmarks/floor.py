@@ -35,6 +35,19 @@ class Floor:
         response.raise_for_status()
         return response.json()
 
+    async def archive(self, provider: str, select: str, entities: str) -> list[Any]:
+        rows: list[Any] = []
+        page = await self.get(f"archive/{provider}", **{"$select": select, "$entities": entities})
+        while True:
+            rows += page["value"]
+            if not page.get("odata.nextLink"):
+                return rows
+            async with self.semaphore:
+                self.requests += 1
+                response = await self.http.get(page["odata.nextLink"])
+            response.raise_for_status()
+            page = response.json()
+
     async def agent(self, method: str, body: Any = None) -> Any:
         async with self.semaphore:
             self.requests += 1
@@ -60,25 +73,44 @@ class Floor:
                 want_lists(await self.agent("Quote/GetConfigurationFields", {"ConnectionId": 0, "ConnectorName": name}))
 
             async def connectors() -> None:
-                for item in await self.get("MDOList/erpconnectors", flat="true"):
-                    if not item.get("Deleted"):
-                        tg.create_task(erp_fields(item["Id"]))
+                for row in await self.archive("ErpConnector", "id,name,url", "erpConnector,deleted"):
+                    if row["EntityName"] != "deleted":
+                        tg.create_task(erp_fields(row["PrimaryKey"]))
+
+            async def erp_connections() -> None:
+                # GetAllConnections carries no config data: one read per connection.
+                for conn in await self.agent("ErpSync/GetAllConnections", {"IncludeDeleted": True}):
+                    tg.create_task(self.agent(
+                        "ErpSync/GetErpConnectionConfigFields", {"ErpConnectionId": conn["ErpConnectionId"]}))
 
             async def installed() -> None:
                 for item in await self.get("MDOList/quoteconnectors", flat="true"):
                     tg.create_task(quote_fields(item["Name"]))
 
+            def quote_config(quote_id: int) -> None:
+                tg.create_task(self.agent("Quote/GetConnectionConfigFields", {"QuoteConnectionId": quote_id}))
+
+            async def deleted_quote(quote_id: int) -> None:
+                await self.agent("Quote/GetConnection", {"QuoteConnectionId": quote_id})
+                quote_config(quote_id)
+
             async def quote_connections() -> None:
                 for conn in await self.agent("Quote/GetAllInstalledQuoteConnections"):
-                    tg.create_task(
-                        self.agent("Quote/GetConnectionConfigFields", {"QuoteConnectionId": conn["QuoteConnectionId"]})
-                    )
+                    quote_config(conn["QuoteConnectionId"])
+
+            async def deleted_quote_connections() -> None:
+                rows = await self.archive("QuoteConnection", "quoteConnectionId,displayName,deleted",
+                                          "quoteConnection,deleted")
+                for row in rows:
+                    if row["EntityName"] == "deleted":
+                        tg.create_task(deleted_quote(row["PrimaryKey"]))
 
             tg.create_task(connectors())
             tg.create_task(installed())
-            tg.create_task(self.agent("ErpSync/GetAllConnections", {"IncludeDeleted": True}))
+            tg.create_task(erp_connections())
             tg.create_task(quote_connections())
-            tg.create_task(self.get("MDOList/associate", flat="true"))
+            tg.create_task(deleted_quote_connections())
+            tg.create_task(self.archive("AllUsers", "associateDbId,assocName,fullName,isActive", "all,expired"))
             tg.create_task(self.get("List/UserGroup/Items", includeDeleted="true"))
 
 

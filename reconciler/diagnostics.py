@@ -7,6 +7,8 @@ Every stage (manifest loading, plan validation, CLI) reports problems as
 from __future__ import annotations
 
 import difflib
+import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -21,12 +23,33 @@ class Location:
         return f"{self.file}:{self.line}:{self.column}"
 
 
+# A URL in a message: scheme://, then anything up to white space or a quote.
+_URL = re.compile(r"""[A-Za-z][A-Za-z0-9+.-]*://[^\s'"<>`]*""")
+
+
+def without_query_strings(text: str) -> str:
+    """`text` with the query and fragment of every URL in it replaced by `?…`: a query
+    string can carry a key or token (`?apikey=…`), so no message shows one."""
+
+    def cut(match: re.Match[str]) -> str:
+        url = match.group(0)
+        end = min((i for i in (url.find("?"), url.find("#")) if i >= 0), default=-1)
+        return url if end < 0 else url[:end] + "?…"
+
+    return _URL.sub(cut, text)
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     message: str
     location: Location | None = None
     resource: str | None = None  # "Kind/name"
     hint: str | None = None  # e.g. "did you mean 'Visma.net'?"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", without_query_strings(self.message))
+        if self.hint is not None:
+            object.__setattr__(self, "hint", without_query_strings(self.hint))
 
     def __str__(self) -> str:
         parts = []
@@ -38,7 +61,7 @@ class Diagnostic:
         text = " ".join(parts)
         if self.hint:
             text += f" ({self.hint})"
-        return text
+        return visible(text)
 
     def to_dict(self) -> dict[str, object]:
         data: dict[str, object] = {
@@ -50,6 +73,16 @@ class Diagnostic:
             "hint": self.hint,
         }
         return data
+
+
+def visible(text: str) -> str:
+    """`text` with control characters and line separators shown as escapes, so that a name
+    from a manifest or the CRM cannot drive the terminal or split a message into two lines."""
+    if text.isprintable():
+        return text
+    return "".join(
+        ascii(char)[1:-1] if unicodedata.category(char) in ("Cc", "Zl", "Zp") else char for char in text
+    )
 
 
 class DiagnosticError(Exception):

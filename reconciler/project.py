@@ -10,6 +10,9 @@ targets:
   staging:
     url: https://sod.superoffice.com/Cust67890/
     credentials: {ticket: STAGING_TICKET, appToken: STAGING_APP_TOKEN}
+  online:                                          # no url: the tenant the login service names
+    credentials: {systemUserToken: SO_SYSTEM_USER_TOKEN, privateKeyFile: SO_KEY_FILE,
+                  appToken: SO_APP_TOKEN, contextId: SO_CONTEXT_ID}
   rehearsal: {}                                    # no url: the embedded emulator
 ignore:
   ErpConnection: ["Legacy *"]
@@ -25,7 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError, field_validator, model_validator
 
@@ -34,6 +37,8 @@ from reconciler.manifest.files import ReadFailed, read_text
 from reconciler.manifest.yaml_source import NodePath, parse_documents
 
 PROJECT_FILE = "reconcile.yaml"
+# `--target emulator` (or defaultTarget: emulator) always means the embedded emulator, named on purpose.
+EMULATOR_TARGET = "emulator"
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 VarValue = StrictStr | StrictBool | StrictInt | StrictFloat
 
@@ -53,11 +58,15 @@ class Credentials(_Strict):
 
     token: StrictStr | None = Field(default=None, description="Bearer token variable")
     ticket: StrictStr | None = Field(default=None, description="SOTicket variable (with appToken)")
-    appToken: StrictStr | None = Field(default=None, description="SO-AppToken variable (with ticket)")
+    appToken: StrictStr | None = Field(default=None, description="SO-AppToken / client secret variable (with ticket, or the system user set)")
     user: StrictStr | None = Field(default=None, description="Basic auth user variable (with password)")
     password: StrictStr | None = Field(default=None, description="Basic auth password variable (with user)")
+    systemUserToken: StrictStr | None = Field(default=None, description="System user token variable (system user set)")
+    privateKey: StrictStr | None = Field(default=None, description="Variable holding the app's RSA private key, XML or PEM (system user set)")
+    privateKeyFile: StrictStr | None = Field(default=None, description="Variable holding the path of the private key file (instead of privateKey)")
+    contextId: StrictStr | None = Field(default=None, description="Variable holding the tenant id CustNNNNN (system user set)")
 
-    @field_validator("token", "ticket", "appToken", "user", "password")
+    @field_validator("token", "ticket", "appToken", "user", "password", "systemUserToken", "privateKey", "privateKeyFile", "contextId")
     @classmethod
     def _variable_name(cls, value: str | None) -> str | None:
         if value is not None and not ENV_NAME.match(value):
@@ -68,26 +77,44 @@ class Credentials(_Strict):
 
     @model_validator(mode="after")
     def _one_scheme(self) -> "Credentials":
-        schemes = [
-            name for name, parts in self.schemes().items() if any(getattr(self, p) for p in parts)
-        ]
-        if len(schemes) != 1:
+        used = [name for name, (starters, _) in self.schemes().items() if any(getattr(self, p) for p in starters)]
+        if not used and self.appToken:
+            used = ["ticket"]  # appToken alone: say what it lacks
+        if len(used) != 1:
             raise ValueError(
-                "give exactly one of {token: VAR}, {ticket: VAR, appToken: VAR}, {user: VAR, password: VAR}"
+                "give exactly one of {token: VAR}, {ticket: VAR, appToken: VAR}, {user: VAR, password: VAR}, "
+                "{systemUserToken: VAR, privateKey: VAR (or privateKeyFile: VAR), appToken: VAR, contextId: VAR}"
             )
-        parts = self.schemes()[schemes[0]]
-        missing = [p for p in parts if not getattr(self, p)]
+        _, parts = self.schemes()[used[0]]
+        missing = [p for p in parts if not any(getattr(self, q) for q in p.split("|"))]
         if missing:
-            raise ValueError(f"'{schemes[0]}' needs {' and '.join(parts)}; '{missing[0]}' is missing")
+            shown = [p.replace("|", "' or '") for p in missing]
+            raise ValueError(f"'{used[0]}' needs {' and '.join(q.replace('|', ' or ') for q in parts)}; '{shown[0]}' is missing")
+        extra = [p for p in self.variables() if not any(p in q.split("|") for q in parts)]
+        if extra or (self.privateKey and self.privateKeyFile):
+            raise ValueError(f"'{used[0]}' does not use '{(extra or ['privateKeyFile'])[0]}'; give one scheme only")
         return self
 
     @staticmethod
-    def schemes() -> dict[str, tuple[str, ...]]:
-        return {"token": ("token",), "ticket": ("ticket", "appToken"), "user": ("user", "password")}
+    def schemes() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+        """Scheme -> (parts that choose it, parts it needs; "a|b" = either)."""
+        return {
+            "token": (("token",), ("token",)),
+            "ticket": (("ticket",), ("ticket", "appToken")),
+            "user": (("user", "password"), ("user", "password")),
+            "systemUser": (
+                ("systemUserToken", "privateKey", "privateKeyFile", "contextId"),
+                ("systemUserToken", "privateKey|privateKeyFile", "appToken", "contextId"),
+            ),
+        }
 
     def variables(self) -> dict[str, str]:
         """Credential part -> environment variable name, for the scheme in use."""
         return {part: getattr(self, part) for part in Credentials.model_fields if getattr(self, part)}
+
+    @property
+    def is_system_user(self) -> bool:
+        return bool(self.systemUserToken or self.privateKey or self.privateKeyFile or self.contextId)
 
 
 class TargetConfig(_Strict):
@@ -96,6 +123,12 @@ class TargetConfig(_Strict):
     )
     credentials: Credentials | None = None
     insecure: StrictBool = Field(default=False, description="Allow plain http to a non-loopback host.")
+    environment: Literal["sod", "qaonline", "online"] | None = Field(
+        default=None, description="SuperOffice environment of the system user login (default: SUPEROFFICE_ENV, else online)."
+    )
+    loginUrl: StrictStr | None = Field(
+        default=None, description="Login service base URL (default: SUPEROFFICE_LOGIN_URL, else https://{environment}.superoffice.com)."
+    )
     vars: dict[StrictStr, VarValue] = Field(
         default_factory=dict, description="Values for ${var:NAME} in manifest config (not secret)."
     )
@@ -132,6 +165,13 @@ class ProjectFile(_Strict):
     ignore: IgnoreRules = Field(default_factory=IgnoreRules)
     maxDeletes: int | None = Field(default=None, ge=0)
 
+    @field_validator("targets")
+    @classmethod
+    def _reserved_name(cls, value: dict[str, TargetConfig]) -> dict[str, TargetConfig]:
+        if EMULATOR_TARGET in value:
+            raise ValueError(f"'{EMULATOR_TARGET}' is reserved for the embedded emulator; give this target another name")
+        return value
+
     _path: str = PrivateAttr(default=PROJECT_FILE)
     _locations: dict[NodePath, Location] = PrivateAttr(default_factory=dict)
 
@@ -159,6 +199,8 @@ class ProjectFile(_Strict):
         """Variables to check manifests against without a CRM: the named (or default)
         target's, else those every target defines, else None (no targets at all)."""
         name = name or self.defaultTarget
+        if name == EMULATOR_TARGET:
+            return None
         if name is not None:
             return self.target_named(name).var_strings()
         if not self.targets:
@@ -201,7 +243,7 @@ def load_project(path: Path | None = None) -> ProjectFile:
         raise DiagnosticError(_problems(error, locations, start)) from None
     project._path = shown
     project._locations = dict(locations)
-    if project.defaultTarget is not None and project.defaultTarget not in project.targets:
+    if project.defaultTarget not in (None, EMULATOR_TARGET, *project.targets):
         known = sorted(project.targets)
         hint = did_you_mean(project.defaultTarget, known) or (
             f"known targets: {', '.join(known)}" if known else "define it under 'targets:'"

@@ -8,10 +8,47 @@ code that sends the value to the CRM calls `reveal()`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import NoReturn
 
 REDACTED = "(sensitive)"
+
+
+# Secrets at least this long are masked wherever they appear; shorter ones only
+# as a whole token, so that a secret "1" does not mask every digit of a message.
+SUBSTRING_MASK_LENGTH = 4
+
+
+def _pattern(secret: str) -> re.Pattern[str]:
+    escaped = re.escape(secret)
+    if len(secret) >= SUBSTRING_MASK_LENGTH:
+        return re.compile(escaped)
+    # A whole token: not preceded or followed by a letter or a digit.
+    return re.compile(rf"(?<![^\W_]){escaped}(?![^\W_])")
+
+
+# Every secret value this process has seen, so that text bound for a log can be scrubbed of them.
+_seen: set[str] = set()
+
+
+def remember(value: str) -> None:
+    """Note a credential that is not wrapped in a Sensitive (e.g. an auth header), for `scrub`."""
+    if value.strip():
+        _seen.add(value)
+
+
+def forget_all() -> None:
+    """Start a new run with nothing remembered (several runs share a process in tests)."""
+    _seen.clear()
+
+
+def scrub(text: str) -> str:
+    """`text` with every secret value this process has seen replaced by (sensitive); for logs.
+    Short values are replaced as whole tokens only, so that ordinary words stay readable."""
+    for value in sorted(_seen, key=len, reverse=True):
+        text = _pattern(value).sub(REDACTED, text)
+    return text
 
 
 class Sensitive:
@@ -19,6 +56,7 @@ class Sensitive:
 
     def __init__(self, value: str, reference: str | None = None) -> None:
         self._value = value
+        remember(value)
         # What the manifest said, e.g. "${env:VISMA_API_KEY}"; safe to show.
         # None when the value is sensitive because of its field type only.
         self.reference = reference
@@ -54,16 +92,17 @@ class Sensitive:
         raise TypeError("a Sensitive value cannot be pickled")
 
 
-# Shorter secrets are not masked: "1" would mask every digit of a useful message.
-MIN_MASKED_LENGTH = 4
-
-
 def mask_echoed(text: str, values: Iterable[object]) -> str:
-    """`text` (a connector's explanation) with any of the Sensitive `values` it echoes
-    replaced by (sensitive). reveal() here only finds a secret in order to hide it."""
-    for value in values:
-        if isinstance(value, Sensitive) and len(value.reveal()) >= MIN_MASKED_LENGTH:
-            text = text.replace(value.reveal(), REDACTED)
+    """`text` (from the CRM or a connector) with every occurrence of the Sensitive
+    `values` replaced by (sensitive): anywhere for values of 4 characters or more,
+    as a whole token (between non-alphanumerics) for shorter ones. Longer values
+    first, so a secret that contains another is masked whole. reveal() here only
+    finds a secret in order to hide it."""
+    secrets = sorted(
+        {v.reveal() for v in values if isinstance(v, Sensitive) and v.reveal()}, key=len, reverse=True
+    )
+    for secret in secrets:
+        text = _pattern(secret).sub(REDACTED, text)
     return text
 
 

@@ -86,8 +86,12 @@ def resource(doc: Mapping[str, Any], *, line: int = 1, config: Mapping[str, Any]
     )
 
 
+def document(kind: str, name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+    return {"apiVersion": "erp-reconciler/v1", "kind": kind, "metadata": {"name": name}, "spec": dict(spec)}
+
+
 def connector(name: str = "Visma.net", url: str = "https://connectors.example.com/visma") -> DesiredResource:
-    return resource({"apiVersion": "erp-reconciler/v1", "kind": "SyncConnector", "metadata": {"name": name}, "spec": {"url": url}})
+    return resource(document("SyncConnector", name, {"url": url}))
 
 
 def erp(
@@ -102,22 +106,14 @@ def erp(
 ) -> DesiredResource:
     written = dict(config if config is not None else {"CompanyId": 12345, "ApiKey": "x"})
     resolved = {k: (Sensitive(CANARY, "${env:VISMA_KEY}") if k == "ApiKey" and v == "x" else v) for k, v in written.items()}
-    return resource(
-        {
-            "apiVersion": "erp-reconciler/v1",
-            "kind": "ErpConnection",
-            "metadata": {"name": name},
-            "spec": {
-                "connector": connector,
-                "description": description,
-                "active": active,
-                "scope": dict(scope or {"everyone": True}),
-                "config": written,
-            },
-        },
-        line=line,
-        config=resolved,
-    )
+    spec = {
+        "connector": connector,
+        "description": description,
+        "active": active,
+        "scope": dict(scope or {"everyone": True}),
+        "config": written,
+    }
+    return resource(document("ErpConnection", name, spec), line=line, config=resolved)
 
 
 def quote(
@@ -128,20 +124,13 @@ def quote(
     config: Mapping[str, Any] | None = None,
     scope: Mapping[str, Any] | None = None,
 ) -> DesiredResource:
-    return resource(
-        {
-            "apiVersion": "erp-reconciler/v1",
-            "kind": "QuoteConnection",
-            "metadata": {"name": name},
-            "spec": {
-                "connector": connector,
-                "erpConnection": erp_connection,
-                "scope": dict(scope or {"groups": ["Sales Norway"]}),
-                "config": dict(config if config is not None else {"PriceListCurrency": "NOK"}),
-            },
-        },
-        line=60,
-    )
+    spec = {
+        "connector": connector,
+        "erpConnection": erp_connection,
+        "scope": dict(scope or {"groups": ["Sales Norway"]}),
+        "config": dict(config if config is not None else {"PriceListCurrency": "NOK"}),
+    }
+    return resource(document("QuoteConnection", name, spec), line=60)
 
 
 def desired(*resources: DesiredResource) -> Desired:

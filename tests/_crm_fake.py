@@ -52,7 +52,7 @@ def quote_carrier(id: int, name: str, connector_name: str, erp_id: int,
 
 @dataclass
 class FakeTenant:
-    connectors: list[dict[str, Any]] = field(default_factory=list)  # MDO items
+    connectors: list[dict[str, Any]] = field(default_factory=list)  # {Id, Name, ExtraInfo (URL), Deleted}
     erp_fields: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     erp_connections: list[dict[str, Any]] = field(default_factory=list)
     erp_config: dict[int, dict[str, str]] = field(default_factory=dict)  # stored values
@@ -60,7 +60,7 @@ class FakeTenant:
     quote_config: dict[int, dict[str, str]] = field(default_factory=dict)
     quote_fields: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     installed_quote: list[str] = field(default_factory=list)
-    users: list[dict[str, Any]] = field(default_factory=list)
+    users: list[dict[str, Any]] = field(default_factory=list)  # {Id, Name (login), FullName, Deleted}
     groups: list[dict[str, Any]] = field(default_factory=list)
     mdo_lists: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     overrides: dict[str, Override] = field(default_factory=dict)  # by endpoint name
@@ -121,7 +121,11 @@ class FakeTenant:
         return self.erp_fields.get(body["ErpConnectorId"])
 
     def _ErpSync_GetErpConnectionConfigFields(self, body: dict, query: Any) -> Any:
-        return self.erp_config.get(body["ErpConnectionId"])
+        wanted = body["ErpConnectionId"]
+        if wanted in self.erp_config:
+            return self.erp_config[wanted]
+        # One store, as in the CRM: what the carrier lists is what is stored.
+        return next((c["ConfigFields"] for c in self.erp_connections if c["ErpConnectionId"] == wanted), None)
 
     def _ErpSync_SaveConnection(self, body: dict, query: Any) -> Any:
         conn = dict(body["Connection"])
@@ -138,7 +142,22 @@ class FakeTenant:
         for c in self.erp_connections:
             if c["ErpConnectionId"] == body["ErpConnectionId"]:
                 c["Deleted"] = True
+                c["Active"] = False  # a soft-deleted connection is never active
         return _VOID
+
+    def _ErpSync_ToggleErpConnectionActive(self, body: dict, query: Any) -> Any:
+        for c in self.erp_connections:
+            if c["ErpConnectionId"] == body["ErpConnectionId"]:
+                c["Active"] = not c["Active"]
+                return []
+        return None
+
+    def _ErpSync_DeleteErpSyncConnectorEntity(self, body: dict, query: Any) -> Any:
+        for c in self.connectors:
+            if c["Id"] == int(query["ErpSyncConnectorEntityId"]):
+                c["Deleted"] = True
+                return _VOID
+        return None
 
     def _ErpSync_TestConnectionByConfig(self, body: dict, query: Any) -> Any:
         return body["ConfigFields"].get("Password") == "right"
@@ -156,7 +175,23 @@ class FakeTenant:
 
     # --- Quote
     def _Quote_GetAllInstalledQuoteConnections(self, body: dict, query: Any) -> Any:
-        return self.quote_connections
+        return [c for c in self.quote_connections if not c["Deleted"]]
+
+    def _Quote_GetConnection(self, body: dict, query: Any) -> Any:
+        return next((c for c in self.quote_connections if c["QuoteConnectionId"] == body["QuoteConnectionId"]), None)
+
+    def _Quote_DeleteConnection(self, body: dict, query: Any) -> Any:
+        return self._set_quote_deleted(body["QuoteConnectionId"], True)
+
+    def _Quote_RestoreConnection(self, body: dict, query: Any) -> Any:
+        return self._set_quote_deleted(body["QuoteConnectionId"], False)
+
+    def _set_quote_deleted(self, quote_id: int, deleted: bool) -> Any:
+        for c in self.quote_connections:
+            if c["QuoteConnectionId"] == quote_id:
+                c["Deleted"] = deleted
+                return _VOID
+        return None
 
     def _Quote_GetConnectionConfigFields(self, body: dict, query: Any) -> Any:
         return self.quote_config.get(body["QuoteConnectionId"], {})
@@ -170,15 +205,35 @@ class FakeTenant:
                 "TechExplanation": "", "ErrorCode": "" if ok else "AUTH", "Changes": None,
                 "Status": "Ok" if ok else "Error"}
 
+    # --- archives: {PrimaryKey, EntityName, columns}; deleted/expired rows only when asked for
+    @staticmethod
+    def _archive(query: Any, rows: list[tuple[int, str, dict[str, Any]]]) -> Any:
+        entities = set(query.get("$entities", "").split(","))
+        return {"odata.metadata": BASE + "api/v1/archive/$metadata", "odata.nextLink": None,
+                "value": [{"PrimaryKey": key, "EntityName": entity, **values}
+                          for key, entity, values in rows if entity in entities]}
+
+    def _GET_archive_ErpConnector(self, body: dict, query: Any) -> Any:
+        return self._archive(query, [
+            (c["Id"], "deleted" if c.get("Deleted") else "erpConnector",
+             {"id": c["Id"], "name": c["Name"], "url": c["ExtraInfo"]}) for c in self.connectors])
+
+    def _GET_archive_QuoteConnection(self, body: dict, query: Any) -> Any:
+        return self._archive(query, [
+            (c["QuoteConnectionId"], "deleted" if c["Deleted"] else "quoteConnection",
+             {"quoteConnectionId": c["QuoteConnectionId"], "displayName": c["DisplayName"], "deleted": c["Deleted"]})
+            for c in self.quote_connections])
+
+    def _GET_archive_AllUsers(self, body: dict, query: Any) -> Any:
+        return self._archive(query, [
+            (u["Id"], "expired" if u.get("Deleted") else "all",
+             {"associateDbId": u["Id"], "assocName": u["Name"], "fullName": u.get("FullName", ""),
+              "isActive": not u.get("Deleted")}) for u in self.users])
+
     # --- lists
-    def _GET_MDOList_erpconnectors(self, body: dict, query: Any) -> Any:
-        return self.connectors
 
     def _GET_MDOList_quoteconnectors(self, body: dict, query: Any) -> Any:
         return [{"Id": i + 1, "Name": n, "Deleted": False} for i, n in enumerate(self.installed_quote)]
-
-    def _GET_MDOList_associate(self, body: dict, query: Any) -> Any:
-        return self.users
 
     def _GET_List_UserGroup_Items(self, body: dict, query: Any) -> Any:
         assert query.get("includeDeleted") == "true"
@@ -212,6 +267,7 @@ def small_tenant() -> FakeTenant:
                 meta("Country", "List", rank=4, list_name="country")],
         },
         erp_connections=[erp_carrier(10, 1, "Visma Production", {"CompanyId": "7", "Password": "hunter2"})],
+        erp_config={10: {"CompanyId": "7", "Password": "hunter2"}},
         quote_connections=[quote_carrier(20, "Visma Quotes", "Visma.Quote", 10),
                            quote_carrier(21, "Old Quotes", "Visma.Quote", 10, deleted=True)],
         quote_config={20: {"Currency": "NOK", "Password": "q-secret"}, 21: {}},

@@ -168,13 +168,13 @@ def kill_group(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def emulator_process(tmp_path: Path) -> Iterator[ServedEmulator]:
-    """`reconcile emulator serve --port 0` as its own process group, killed on exit."""
+def emulator_process(tmp_path: Path, *serve_options: str) -> Iterator[ServedEmulator]:
+    """`reconcile emulator serve --port 0 [OPTIONS]` as its own process group, killed on exit."""
     log = tmp_path / "emulator.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "reconciler", "emulator", "serve", "--port", "0",
-             "--state", str(tmp_path / "emulator.sqlite")],
+             "--state", str(tmp_path / "emulator.sqlite"), *serve_options],
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
@@ -260,3 +260,12 @@ class Runner:
             text = log.read_text(encoding="utf-8", errors="replace")
             assert process.returncode == 0, text
         return killed
+
+
+@contextmanager
+def runner_on_a_served_emulator(tmp_path: Path) -> Iterator[Runner]:
+    """A Runner in tmp_path/work against `reconcile emulator serve` in its own process."""
+    work = tmp_path / "work"
+    work.mkdir()
+    with emulator_process(tmp_path) as emulator:
+        yield Runner(emulator, work)

@@ -4,11 +4,12 @@ both embedded (in-process) and served over real loopback HTTP by uvicorn."""
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ import httpx
 import pytest
 import uvicorn
 from click.testing import CliRunner, Result
+from hypothesis import settings
 
 from reconciler.cli import main
 from reconciler.crm.client import CrmClient
@@ -26,6 +28,18 @@ from reconciler.emulator.embedded import open_embedded
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_TOKEN = "demo-token"
+
+
+
+def hypothesis_profile(env: Mapping[str, str]) -> str:
+    """Property tests search deep in CI and briefly on a developer's machine
+    (docs/development.md); tests ask for their depth with tests/_fuzz_depth.py."""
+    return env.get("HYPOTHESIS_PROFILE") or ("deep" if env.get("CI") else "quick")
+
+
+settings.register_profile("deep", deadline=None)
+settings.register_profile("quick", max_examples=25, deadline=None)
+settings.load_profile(hypothesis_profile(os.environ))
 
 
 def _free_port() -> int:
@@ -57,9 +71,9 @@ class EmulatorServer:
         self.control("POST", "_emulator/requests/reset")
 
 
-def start_server(state_path: Path, **app_options: Any) -> EmulatorServer:
+def serve_in_thread(app: Any) -> tuple[uvicorn.Server, threading.Thread, int]:
+    """Serve an ASGI app on a free loopback port from a daemon thread; returns once it listens."""
     port = _free_port()
-    app = create_app(state_path, **app_options)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -68,6 +82,11 @@ def start_server(state_path: Path, **app_options: Any) -> EmulatorServer:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the emulator did not start")
         time.sleep(0.02)
+    return server, thread, port
+
+
+def start_server(state_path: Path, **app_options: Any) -> EmulatorServer:
+    server, thread, port = serve_in_thread(create_app(state_path, **app_options))
     running = EmulatorServer(url=f"http://127.0.0.1:{port}/", state_path=state_path, server=server)
     running._thread = thread  # type: ignore[attr-defined]
     return running
@@ -76,6 +95,16 @@ def start_server(state_path: Path, **app_options: Any) -> EmulatorServer:
 def stop_server(running: EmulatorServer) -> None:
     running.server.should_exit = True
     running._thread.join(timeout=10)  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def laptop_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts as on a developer's laptop, whether the suite runs in CI (CI=true) or not:
+    without CI the embedded emulator is the default target. Tests of the CI guard set CI themselves.
+    Internal-error tracebacks and debug logs go to a temporary file, not the checkout."""
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("RECONCILE_DEBUG", raising=False)
+    monkeypatch.setenv("RECONCILE_DEBUG_LOG", str(tmp_path_factory.mktemp("log") / "debug.log"))
 
 
 @pytest.fixture
@@ -93,7 +122,9 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copytree(ROOT / "examples", work / "examples")
     monkeypatch.chdir(work)
     for name in ("SUPEROFFICE_URL", "SUPEROFFICE_TOKEN", "SUPEROFFICE_TICKET", "SUPEROFFICE_APP_TOKEN",
-                 "SUPEROFFICE_USER", "SUPEROFFICE_PASSWORD", "RECONCILE_EMULATOR_STATE", "NO_COLOR"):
+                 "SUPEROFFICE_USER", "SUPEROFFICE_PASSWORD", "RECONCILE_EMULATOR_STATE", "NO_COLOR",
+                 "SUPEROFFICE_SYSTEM_USER_TOKEN", "SUPEROFFICE_PRIVATE_KEY", "SUPEROFFICE_PRIVATE_KEY_FILE",
+                 "SUPEROFFICE_CONTEXT_ID", "SUPEROFFICE_ENV", "SUPEROFFICE_LOGIN_URL"):
         monkeypatch.delenv(name, raising=False)
     return work
 

@@ -12,10 +12,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import generate  # noqa: E402
+
+pytestmark = pytest.mark.slow  # see docs/development.md
 
 
 def test_the_generator_is_deterministic_and_consistent(tmp_path: Path):
@@ -62,3 +66,14 @@ def test_the_launcher_reports_the_commands_own_peak_memory(tmp_path: Path):
     assert measured["exit_code"] == 3
     assert 60 * 1024 <= measured["peak_rss_kb"] < 150 * 1024
     del ballast
+
+
+def test_a_tiny_fleet_benchmark_compares_one_process_with_one_per_tenant(tmp_path: Path):
+    command = [sys.executable, str(ROOT / "benchmarks" / "fleet.py"), "--tenants", "2", "--connections", "4",
+               "--latency-ms", "0", "--at-once", "2"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=240, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| 0 ms |")]
+    assert [row.split(" | ")[1] for row in rows] == ["one process, all targets, 2 at a time", "2 processes, 2 at a time"]
+    assert all(row.endswith("| 19 |") for row in rows), rows  # 15 + one config read per connection, either way
+    assert "bench-secret" not in result.stdout + result.stderr

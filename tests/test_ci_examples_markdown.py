@@ -30,7 +30,7 @@ def test_a_huge_plan_is_cut_to_fit_a_comment(embedded_cli: Cli, workdir: Path) -
     assert len(comment) < GITHUB_COMMENT_LIMIT
     assert "were cut to keep this comment under" in comment and "see the JSON plan" in comment
     assert "401 to create" in comment  # the summary always survives
-    assert "Company 0000 \\| pipe" in comment  # table cells escape the pipe
+    assert "Company 0000 &#124; pipe &lt;b&gt;" in comment  # table cells escape the pipe and HTML
     assert (workdir / "plan.json").stat().st_size > GITHUB_COMMENT_LIMIT  # the full plan is in the artifact
 
 

@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -26,6 +28,7 @@ def reconcile(work: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_exit_codes_and_whole_outputs_survive_the_quick_exit(tmp_path: Path):
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
 
@@ -47,7 +50,12 @@ def test_exit_codes_and_whole_outputs_survive_the_quick_exit(tmp_path: Path):
     assert "missing" in broken.stderr
 
 
-def test_usage_errors_keep_clicks_exit_status(tmp_path: Path):
-    result = reconcile(tmp_path, "plan", "--no-such-option")
-    assert result.returncode == 2
-    assert "No such option" in result.stderr
+def test_usage_errors_exit_1_never_2_which_means_changes(tmp_path: Path):
+    misspelt = reconcile(tmp_path, "plan", "-f", "examples/", "--detailed-exitcod")
+    assert misspelt.returncode == 1
+    assert "No such option" in misspelt.stderr and "Traceback" not in misspelt.stderr
+    missing_f = reconcile(tmp_path, "plan", "--detailed-exitcode")
+    assert missing_f.returncode == 1
+    assert "Missing option '-f'" in missing_f.stderr
+    unknown = reconcile(tmp_path, "planx")
+    assert unknown.returncode == 1 and "No such command" in unknown.stderr

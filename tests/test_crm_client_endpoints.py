@@ -9,8 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from _crm_fake import FakeTenant, erp_carrier, meta, quote_carrier, run, small_tenant
+from _crm_fake import BASE, FakeTenant, erp_carrier, meta, quote_carrier, run, small_tenant
 from reconciler.crm import CrmClient, TestOutcome
+from reconciler.crm.errors import CrmError, CrmProtocolError, CrmServerError
 from reconciler.crm.live import FieldMeta, LiveErpConnection, LiveQuoteConnection
 from reconciler.crm.wire import field_metas, parse_test_outcome
 from reconciler.secrets import Sensitive
@@ -42,6 +43,8 @@ def sample_tenant(name: str, endpoint: str) -> FakeTenant:
 
 def test_sample_get_all_connections_parses():
     tenant = sample_tenant("v1ErpSyncAgent_GetAllConnections.response.json", "ErpSync/GetAllConnections")
+    # Documented "without config field data": the values are read per connection, whatever the list carries.
+    tenant.erp_config[100] = {"TenantId": "a1b2c3d4-e5f6-g7h8-i9j0-k1l2m3n4o5p6", "Environment": "crm.dynamics.com"}
     (conn,) = call(tenant, "get_all_connections")
     assert conn == LiveErpConnection(
         id=100, connector_id=621, name="Microsoft Dynamics 365 Sales",
@@ -53,7 +56,8 @@ def test_sample_get_all_connections_parses():
                 "Environment": Sensitive("crm.dynamics.com")},
     )
     assert conn.most_recent_timestamp == "2024-11-27T09:15:00Z"
-    assert tenant.calls == ["ErpSync/GetAllConnections", "ErpSync/GetConfigurationFields"]
+    assert tenant.calls == ["ErpSync/GetAllConnections", "ErpSync/GetErpConnectionConfigFields",
+                            "ErpSync/GetConfigurationFields"]
 
 
 def test_sample_get_all_connectors_parses():
@@ -101,16 +105,30 @@ def test_save_connection_body_has_the_documented_shape():
     assert sent["Connection"]["MostRecentTimestamp"] == "rerum"
 
 
-def test_test_by_config_body_has_the_documented_shape_plus_the_connector():
+def test_test_by_config_body_has_exactly_the_documented_keys_with_the_connector_id():
     expected = sample("v1ErpSyncAgent_TestConnectionByConfig.request.json")
     tenant = small_tenant()
-    assert call(tenant, "test_erp_by_config", connector_id=1, config={"Password": Sensitive("right")}) is True
+    assert call(tenant, "test_erp_by_config", connector_id=7, config={"Password": Sensitive("right")}) is True
     sent = json.loads(tenant.bodies[-1])
-    assert expected.keys() <= sent.keys()
-    # §7.3: a new connection has no id; the connector id stands in and is named explicitly too
-    assert sent == {"ErpConnectionId": 1, "ErpConnectorId": 1, "ConfigFields": {"Password": "right"}}
-    call(tenant, "test_erp_by_config", connector_id=1, connection_id=10, config={})
-    assert json.loads(tenant.bodies[-1])["ErpConnectionId"] == 10
+    # ErpConnectionId is "the id of the connector we try to connect to"; no other key.
+    assert sent.keys() == expected.keys()
+    assert sent == {"ErpConnectionId": 7, "ConfigFields": {"Password": "right"}}
+
+
+@pytest.mark.parametrize(("answer", "expected"), [(True, True), (False, False), (None, False)])
+def test_update_connection_fields_reads_null_as_a_failure(answer, expected):
+    tenant = small_tenant()
+    tenant.overrides["ErpSync/UpdateConnectionFields"] = lambda r: httpx.Response(200, json=answer)
+    assert call(tenant, "update_connection_fields", 12) is expected
+    assert json.loads(tenant.bodies[-1]) == {"ErpConnectionId": 12}
+
+
+@pytest.mark.parametrize(("answer", "expected"), [("NoError", "NoError"), ("ErrorNotFound", "ErrorNotFound"), (0, "NoError"), (2, "ErrorNotFound")])
+def test_test_connector_url_returns_the_response_code(answer, expected):
+    tenant = small_tenant()
+    tenant.overrides["ErpSync/TestConnectorUrl"] = lambda r: httpx.Response(200, json=answer)
+    assert call(tenant, "test_connector_url", "https://c.example.com/x") == expected
+    assert json.loads(tenant.bodies[-1]) == {"Url": "https://c.example.com/x"}
 
 
 # --- ERP connections -----------------------------------------------------------------
@@ -118,7 +136,7 @@ def test_test_by_config_body_has_the_documented_shape_plus_the_connector():
 
 def test_password_values_come_back_sensitive_and_go_out_revealed():
     tenant = small_tenant()
-    tenant.erp_connections[0]["ConfigFields"]["Password"] = CANARY
+    tenant.erp_config[10]["Password"] = CANARY
     (conn,) = call(tenant, "get_all_connections")
     assert conn.config == {"CompanyId": "7", "Password": Sensitive(CANARY)}
     assert isinstance(conn.config["Password"], Sensitive) and CANARY not in repr(conn)
@@ -142,17 +160,23 @@ def test_config_left_out_of_the_list_is_fetched_per_connection():
 
 def test_many_connections_read_their_connector_metadata_once_and_keep_their_order():
     tenant = small_tenant()
+    # What the list carries is never trusted, filled, empty or null: the stored values are read.
     tenant.erp_connections = [
-        erp_carrier(10 + i, 1, f"C{i}", None if i % 3 == 0 else {"CompanyId": str(i), "Password": CANARY})
-        for i in range(12)
+        erp_carrier(10 + i, 1, f"C{i}", [None, {}, {"CompanyId": "stale"}][i % 3]) for i in range(12)
     ]
-    tenant.erp_config = {10 + i: {"CompanyId": f"fetched {i}"} for i in range(0, 12, 3)}
+    tenant.erp_config = {10 + i: {"CompanyId": f"fetched {i}", "Password": CANARY} for i in range(12)}
     conns = call(tenant, "get_all_connections")
     assert [c.name for c in conns] == [f"C{i}" for i in range(12)]
-    assert [c.config["CompanyId"] for c in conns] == [f"fetched {i}" if i % 3 == 0 else str(i) for i in range(12)]
-    assert all(c.config["Password"] == Sensitive(CANARY) for c in conns if "Password" in c.config)
+    assert [c.config["CompanyId"] for c in conns] == [f"fetched {i}" for i in range(12)]
+    assert all(c.config["Password"] == Sensitive(CANARY) for c in conns)
     assert tenant.calls.count("ErpSync/GetConfigurationFields") == 1
-    assert tenant.calls.count("ErpSync/GetErpConnectionConfigFields") == 4
+    assert tenant.calls.count("ErpSync/GetErpConnectionConfigFields") == 12
+
+
+def test_a_list_read_for_names_only_costs_one_request():
+    tenant = small_tenant()
+    (conn,) = call(tenant, "get_all_connections", with_config=False)
+    assert conn.config == {} and tenant.calls == ["ErpSync/GetAllConnections"]
 
 
 def test_empty_config_in_the_list_is_checked_when_the_connector_has_fields():
@@ -180,12 +204,47 @@ def test_save_new_connection_sends_null_guid_and_reads_the_generated_one():
 def test_delete_and_toggle():
     tenant = small_tenant()
     assert call(tenant, "delete_connection", 10) is None
-    assert tenant.erp_connections[0]["Deleted"] is True
-    tenant.overrides["ErpSync/ToggleErpConnectionActive"] = lambda r: httpx.Response(200, json=[])
-    assert call(tenant, "toggle_connection_active", 10) == []
+    assert tenant.erp_connections[0]["Deleted"] is True and tenant.erp_connections[0]["Active"] is False
+    assert call(tenant, "toggle_connection_active", 10) == []  # reads it first: inactive, so expects active
+    assert tenant.erp_connections[0]["Active"] is True
+    assert call(tenant, "toggle_connection_active", 10, expect_active=False) == []
+    assert tenant.calls[-2:] == ["ErpSync/ToggleErpConnectionActive", "ErpSync/GetConnection"]  # read back
     tenant.overrides["ErpSync/ToggleErpConnectionActive"] = lambda r: httpx.Response(
         200, json=["Test failed", "No mappings"])
-    assert call(tenant, "toggle_connection_active", 10) == ["Test failed", "No mappings"]
+    assert call(tenant, "toggle_connection_active", 10, expect_active=False) == ["Test failed", "No mappings"]
+
+
+def test_a_toggle_that_answers_null_or_changes_nothing_failed():
+    tenant = small_tenant()
+    # docs/api/webapi/agents/index.md: a failed agent call answers 200 with null.
+    tenant.overrides["ErpSync/ToggleErpConnectionActive"] = lambda r: httpx.Response(200, json=None)
+    assert call(tenant, "toggle_connection_active", 10, expect_active=False) == [
+        "the CRM answered null: the call failed without saying why"]
+    tenant.overrides["ErpSync/ToggleErpConnectionActive"] = lambda r: httpx.Response(200, json=[])
+    (reason,) = call(tenant, "toggle_connection_active", 10, expect_active=False)
+    assert reason.startswith("the CRM answered success, but the connection is still active")
+
+
+def test_a_success_status_with_an_error_body_is_a_failure():
+    tenant = small_tenant()
+    tenant.overrides["ErpSync/ToggleErpConnectionActive"] = lambda r: httpx.Response(
+        200, json={"Error": True, "ErrorType": "SoException", "ErrorMessage": "Connector offline"})
+    with pytest.raises(CrmServerError, match="Connector offline \\(SoException\\)"):
+        call(tenant, "toggle_connection_active", 10, expect_active=False)
+    tenant.overrides["Quote/SaveConnectionConfigFields"] = lambda r: httpx.Response(
+        200, json={"Message": "An error has occurred."})
+    with pytest.raises(CrmServerError, match="An error has occurred"):
+        call(tenant, "save_quote_connection_config", 20, {"Currency": "NOK"}, connector_name="Visma.Quote")
+
+
+def test_a_void_write_the_crm_did_not_carry_out_fails():
+    tenant = small_tenant()
+    tenant.overrides["ErpSync/DeleteConnection"] = lambda r: httpx.Response(204)
+    with pytest.raises(CrmServerError, match="reading it again shows the connection is not deleted"):
+        call(tenant, "delete_connection", 10)
+    tenant.overrides["Quote/RestoreConnection"] = lambda r: httpx.Response(204)
+    with pytest.raises(CrmServerError, match="the quote connection is not restored"):
+        call(tenant, "restore_quote_connection", 21)
 
 
 # --- field metadata ----------------------------------------------------------------------
@@ -244,15 +303,14 @@ def test_quote_writes_send_the_documented_bodies():
         200, json=json.loads(r.content)["ConnectionConfigFields"])
     tenant.overrides["Quote/CreateConnectionFromConnectorName"] = lambda r: httpx.Response(
         200, json=quote_carrier(0, "", "Visma.Quote", 0))
-    tenant.overrides["Quote/DeleteConnection"] = lambda r: httpx.Response(204)
-    tenant.overrides["Quote/RestoreConnection"] = lambda r: httpx.Response(204)
+    tenant.quote_connections.append(quote_carrier(30, "Q", "Visma.Quote", 10))
 
     async def go():
         async with tenant.client() as c:
             draft = await c.create_quote_connection_from_connector("Visma.Quote")
             saved = await c.save_quote_connection(replace(draft, name="Q", erp_connection_id=10))
             config = await c.save_quote_connection_config(
-                saved.id, {"Currency": "NOK", "Password": Sensitive(CANARY)})
+                saved.id, {"Currency": "NOK", "Password": Sensitive(CANARY)}, connector_name=saved.connector_name)
             await c.delete_quote_connection(saved.id)
             await c.restore_quote_connection(saved.id)
             return draft, saved, config
@@ -297,21 +355,37 @@ def test_plugin_response_tolerates_missing_isok_and_status(body, ok, status):
 # --- connectors and lists ------------------------------------------------------------------
 
 
-def test_connectors_with_urls_from_the_mdo_list_include_deleted_ones():
-    conns = call(small_tenant(), "get_connectors_with_urls")
+def test_connectors_with_urls_from_the_archive_include_deleted_ones():
+    tenant = small_tenant()
+    conns = call(tenant, "get_connectors_with_urls")
     assert [(c.id, c.name, c.url, c.deleted) for c in conns] == [
         (1, "Visma.net", "https://c.example.com/visma", False),
         (2, "Old", "https://c.example.com/old", True),
     ]
+    (request,) = tenant.calls
+    assert request == "GET archive/ErpConnector"
 
 
-def test_connectors_fall_back_to_the_agent_when_the_mdo_list_is_missing():
+@pytest.mark.parametrize("status", [404, 500])
+def test_a_failed_connector_read_never_falls_back_to_a_list_without_deleted_ones(status: int):
     tenant = small_tenant()
-    tenant.overrides["GET MDOList/erpconnectors"] = lambda r: httpx.Response(404)
-    conns = call(tenant, "get_connectors_with_urls")
-    assert [(c.id, c.url) for c in conns] == [(1, "https://c.example.com/visma")]
-    assert tenant.calls == ["GET MDOList/erpconnectors", "ErpSync/GetAllConnectors",
-                            "ErpSync/GetErpSyncConnectorEntity"]
+    tenant.overrides["GET archive/ErpConnector"] = lambda r: httpx.Response(
+        status, json={"Error": True, "ErrorType": "SoException", "ErrorMessage": "archive failed"})
+    with pytest.raises(CrmError, match="GET archive/ErpConnector .*archive failed \\(SoException\\)"):
+        call(tenant, "get_connectors_with_urls")
+    assert "ErpSync/GetAllConnectors" not in tenant.calls and "GET MDOList/erpconnectors" not in tenant.calls
+
+
+def test_archive_pages_are_followed_on_the_target_only():
+    tenant = small_tenant()
+    rows = [{"PrimaryKey": i, "EntityName": "all", "assocName": f"U{i}"} for i in (1, 2)]
+    pages = {"": {"value": rows[:1], "odata.nextLink": BASE + "api/v1/archive/AllUsers?$skip=1"},
+             "1": {"value": rows[1:], "odata.nextLink": None}}
+    tenant.overrides["GET archive/AllUsers"] = lambda r: httpx.Response(200, json=pages[r.url.params.get("$skip", "")])
+    assert [u.login for u in call(tenant, "get_users")] == ["U1", "U2"]
+    pages["1"]["odata.nextLink"] = "https://elsewhere.example.com/steal"
+    with pytest.raises(CrmProtocolError, match="next-page link outside the target URL"):
+        call(tenant, "get_users")
 
 
 def test_connector_writes():
@@ -320,7 +394,7 @@ def test_connector_writes():
         200, json={**json.loads(r.content), "ErpConnectorId": 3})
     tenant.overrides["ErpSync/CanDeleteErpSyncConnectorEntity"] = lambda r: httpx.Response(
         200, json="ErrorConnectorHasConnections")
-    tenant.overrides["ErpSync/DeleteErpSyncConnectorEntity"] = lambda r: httpx.Response(204)
+    tenant.connectors.append({"Id": 3, "Name": "New", "ExtraInfo": "https://x.example.com/", "Deleted": False})
     saved = call(tenant, "save_connector", 0, "New", "https://x.example.com/")
     assert (saved.id, saved.name, saved.url, saved.deleted) == (3, "New", "https://x.example.com/", False)
     assert json.loads(tenant.bodies[-1]) == {"ErpConnectorId": 0, "DisplayName": "New",
@@ -328,21 +402,36 @@ def test_connector_writes():
     assert call(tenant, "can_delete_connector", 3) == "ErrorConnectorHasConnections"
     assert json.loads(tenant.bodies[-1]) == {"ErpSyncConnectorId": 3}
     call(tenant, "delete_connector", 3)
-    assert tenant.bodies[-1] == b""
+    assert tenant.calls[-2:] == ["ErpSync/DeleteErpSyncConnectorEntity", "ErpSync/GetErpSyncConnectorEntity"]
+    assert tenant.bodies[-2] == b""
 
 
-def test_users_are_flattened_from_nested_mdo_items():
+@pytest.mark.parametrize(("answer", "code"), [
+    ("NoError", "NoError"), (0, "NoError"), (1, "ErrorConnectorHasConnections"), (2, "ErrorNotFound"),
+    ("1", "ErrorConnectorHasConnections"), ("errornotfound", "ErrorNotFound"),
+])
+def test_can_delete_reads_the_enum_as_a_string_or_an_integer(answer: object, code: str):
     tenant = small_tenant()
-    tenant.users = [
-        {"Id": -1, "Name": "Sales", "ChildItems": [
-            {"Id": 5, "Name": "ANNA", "FullName": "Anna A", "ChildItems": []},
-            {"Id": -2, "Name": "Oslo", "ChildItems": [{"Id": 6, "Name": "BOB", "Deleted": True}]},
-        ]},
-        {"Id": 7, "Name": "CARL", "FullName": "Carl C"},
-    ]
+    tenant.overrides["ErpSync/CanDeleteErpSyncConnectorEntity"] = lambda r: httpx.Response(200, json=answer)
+    assert call(tenant, "can_delete_connector", 1) == code
+
+
+@pytest.mark.parametrize("answer", [3, -1, True, "Maybe", None])
+def test_can_delete_refuses_values_the_enum_does_not_have(answer: object):
+    tenant = small_tenant()
+    tenant.overrides["ErpSync/CanDeleteErpSyncConnectorEntity"] = lambda r: httpx.Response(200, json=answer)
+    with pytest.raises(CrmProtocolError, match="CanDeleteErpSyncConnectorEntity"):
+        call(tenant, "can_delete_connector", 1)
+
+
+def test_users_come_from_archive_all_users_with_retired_ones():
+    tenant = small_tenant()
+    tenant.users = [{"Id": 5, "Name": "ANNA", "FullName": "Anna A"}, {"Id": 6, "Name": "BOB", "Deleted": True},
+                    {"Id": 7, "Name": "CARL", "FullName": "Carl C"}]
     users = call(tenant, "get_users")
     assert [(u.id, u.login, u.full_name, u.deleted) for u in users] == [
         (5, "ANNA", "Anna A", False), (6, "BOB", "", True), (7, "CARL", "Carl C", False)]
+    assert tenant.calls == ["GET archive/AllUsers"]
 
 
 def test_groups_mdo_lists_and_installed_quote_connectors():

@@ -19,7 +19,7 @@ from reconciler.crm import (
     CrmServerError,
     CrmUnavailableError,
     CrmWriteUncertainError,
-    resolve_target,
+    resolve_endpoint,
 )
 from reconciler.crm.live import LiveErpConnection
 from reconciler.crm.retry import retry_after_seconds
@@ -73,7 +73,7 @@ def test_every_request_carries_the_target_headers(env, expected):
         seen.append(request.headers)
         return httpx.Response(200, json=[])
 
-    target = resolve_target("https://crm.example.com/Cust1", env=env)
+    target = resolve_endpoint("https://crm.example.com/Cust1", env=env)
     client = CrmClient(target.base_url, headers=target.headers, transport=httpx.MockTransport(handler))
     run(_groups(client))
     assert seen and all(h.get(k) == v for h in seen for k, v in expected.items())
@@ -184,7 +184,7 @@ def test_unreachable_server_gives_up_with_the_endpoint():
         async with CrmClient(BASE, transport=httpx.MockTransport(handler), sleep=Sleeps(), max_retries=2) as c:
             await c.get_users()
 
-    with pytest.raises(CrmUnavailableError, match="GET MDOList/associate.*3 attempts.*ConnectError"):
+    with pytest.raises(CrmUnavailableError, match="GET archive/AllUsers.*3 attempts.*ConnectError"):
         run(go())
 
 
@@ -240,7 +240,7 @@ def test_toggle_is_not_repeated_after_a_gateway_timeout():
 
     async def go():
         async with client:
-            await client.toggle_connection_active(10)
+            await client.toggle_connection_active(10, expect_active=False)
 
     with pytest.raises(CrmWriteUncertainError, match="ToggleErpConnectionActive"):
         run(go())
@@ -262,7 +262,7 @@ def test_401_is_about_credentials():
 def test_401_hint_names_the_variables_in_use():
     tenant = small_tenant()
     tenant.overrides["GET List/UserGroup/Items"] = lambda r: httpx.Response(401)
-    target = resolve_target(BASE, env={"SUPEROFFICE_TICKET": CANARY, "SUPEROFFICE_APP_TOKEN": CANARY})
+    target = resolve_endpoint(BASE, env={"SUPEROFFICE_TICKET": CANARY, "SUPEROFFICE_APP_TOKEN": CANARY})
     client = tenant.client(headers=target.headers, auth_hint=target.auth_hint)
     with pytest.raises(CrmAuthError) as info:
         run(_groups(client))
@@ -304,14 +304,14 @@ def test_400_surfaces_message_and_detail_but_not_the_body():
 
 def test_500_is_a_server_error_without_retry():
     tenant = small_tenant()
-    tenant.overrides["GET MDOList/associate"] = lambda r: httpx.Response(500, text="<html>boom</html>")
+    tenant.overrides["GET archive/AllUsers"] = lambda r: httpx.Response(500, text="<html>boom</html>")
     client = tenant.client()
 
     async def go():
         async with client:
             await client.get_users()
 
-    with pytest.raises(CrmServerError, match="GET MDOList/associate failed on the server \\(HTTP 500\\)"):
+    with pytest.raises(CrmServerError, match="GET archive/AllUsers failed on the server \\(HTTP 500\\)"):
         run(go())
     assert client.request_count == 1
 

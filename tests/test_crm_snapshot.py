@@ -8,8 +8,9 @@ import httpx
 import pytest
 
 from _crm_fake import FakeTenant, erp_carrier, meta, quote_carrier, run, small_tenant
-from reconciler.crm import CrmAuthError, SnapshotNeeds, snapshot
+from reconciler.crm import CrmAuthError, SnapshotNeeds
 from reconciler.crm.live import ListItem, Live
+from reconciler.crm.snapshot import snapshot
 from reconciler.secrets import Sensitive
 
 CANARY = "canary-0c4d2e-do-not-print"
@@ -26,7 +27,7 @@ def take(tenant: FakeTenant, needs: SnapshotNeeds | None = None, **client_kwargs
 
 def test_snapshot_of_a_small_tenant():
     tenant = small_tenant()
-    tenant.erp_connections[0]["ConfigFields"]["Password"] = CANARY
+    tenant.erp_config[10]["Password"] = CANARY
     live, count = take(tenant)
     assert live.target == "test tenant"
     assert [(c.id, c.deleted) for c in live.connectors] == [(1, False), (2, True)]
@@ -48,7 +49,9 @@ def test_snapshot_of_a_small_tenant():
     assert all(n == 1 for e, n in calls.items() if e not in per_object), calls
     assert calls["Quote/GetConnectionConfigFields"] == 2  # one per quote connection
     assert calls["Quote/GetConfigurationFields"] == 2  # one per installed connector name
-    assert count == len(tenant.calls) == 12
+    assert calls["Quote/GetConnection"] == 1  # the deleted one, found in archive QuoteConnection
+    assert calls["ErpSync/GetErpConnectionConfigFields"] == 1  # GetAllConnections carries no config
+    assert count == len(tenant.calls) == 15
 
 
 def big_tenant(erp_count: int, quote_count: int = 2, *, config_in_list: bool = True) -> FakeTenant:
@@ -63,18 +66,21 @@ def big_tenant(erp_count: int, quote_count: int = 2, *, config_in_list: bool = T
     return tenant
 
 
-def test_request_count_does_not_grow_with_erp_connections():
+def test_each_erp_connection_costs_one_config_read():
     live_5, count_5 = take(big_tenant(5))
     live_50, count_50 = take(big_tenant(50))
     assert len(live_50.erp_connections) == 50
     assert sum(c.deleted for c in live_50.erp_connections) == 7
-    assert count_5 == count_50 == 12
+    assert count_5 == 13 + 5 and count_50 == 13 + 50
 
 
-def test_config_missing_from_the_list_costs_one_request_per_connection():
-    live, count = take(big_tenant(20, config_in_list=False))
-    assert [c.config["CompanyId"] for c in live.erp_connections] == [str(i) for i in range(1, 21)]
-    assert count == 12 + 20
+@pytest.mark.parametrize("config_in_list", [True, False])
+def test_config_values_are_the_stored_ones_whatever_the_list_carries(config_in_list: bool):
+    tenant = big_tenant(20, config_in_list=config_in_list)
+    tenant.erp_config = {i: {"CompanyId": f"stored {i}"} for i in range(1, 21)}
+    live, count = take(tenant)
+    assert [c.config["CompanyId"] for c in live.erp_connections] == [f"stored {i}" for i in range(1, 21)]
+    assert count == 13 + 20
 
 
 def test_quote_config_costs_one_request_per_quote_connection():
@@ -109,7 +115,8 @@ def test_metadata_for_connectors_that_connections_use_or_manifests_need():
 
 def test_a_connector_that_is_down_does_not_stop_the_snapshot(caplog):
     tenant = small_tenant()
-    tenant.erp_connections.append(erp_carrier(11, 2, "On a dead connector", {"Secret": CANARY}))
+    tenant.erp_connections.append(erp_carrier(11, 2, "On a dead connector", {}))
+    tenant.erp_config[11] = {"Secret": CANARY}
     tenant.overrides["ErpSync/GetConfigurationFields"] = lambda r: (
         httpx.Response(500, json={"Message": "connector unreachable"}) if b'"ErpConnectorId": 2' in r.content
         else None)
@@ -122,7 +129,7 @@ def test_a_connector_that_is_down_does_not_stop_the_snapshot(caplog):
 
 def test_credentials_refused_stop_the_snapshot_with_a_clear_error():
     tenant = small_tenant()
-    tenant.overrides["GET MDOList/associate"] = lambda r: httpx.Response(401)
+    tenant.overrides["GET archive/AllUsers"] = lambda r: httpx.Response(401)
     with pytest.raises(CrmAuthError, match="credentials"):
         take(tenant)
 

@@ -25,6 +25,7 @@ def blocks(path: Path, languages: tuple[str, ...] = ("sh", "bash", "shell", "con
     return [body for lang, body in FENCE.findall(path.read_text(encoding="utf-8")) if lang in languages]
 
 
+@pytest.mark.slow
 def test_guide_doc_test_blocks_run_against_the_embedded_emulator(tmp_path: Path) -> None:
     runnable = [b for b in blocks(GUIDE, ("sh",)) if b.startswith("# doc-test\n")]
     assert len(runnable) >= 3

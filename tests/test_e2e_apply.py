@@ -47,23 +47,36 @@ def test_apply_creates_everything_then_converges(cli: Cli, workdir: Path):
     assert names_by_kind(cli) == live  # no duplicates
 
 
-def test_failing_connection_test_leaves_it_inactive_and_skips_dependents(cli: Cli, workdir: Path):
+def test_failing_connection_test_stores_nothing_and_skips_dependents(cli: Cli, workdir: Path):
+    """As the admin UI: an ERP connection is tested before it is saved, so a failing
+    config is never stored."""
     (workdir / "examples" / "secrets" / "visma-production-api-key.txt").write_text("wrong-key\n")
     result = apply(cli, "--report", "report.json")
     assert result.exit_code == 1, result.output
-    assert "✗ + ErpConnection/Visma Production: created inactive (id" in result.stdout
-    assert "its connection test failed, so it was not activated" in result.stdout
+    assert "✗ + ErpConnection/Visma Production: not saved: its connection test failed" in result.stdout
     assert "– + QuoteConnection/Visma Quotes: skipped: ErpConnection/Visma Production did not succeed" in result.stdout
     assert "Apply: 5 done, 1 failed, 1 skipped. Not converged" in result.stdout
     report = json.loads((workdir / "report.json").read_text())
-    assert report["converged"] is False and "ErpConnection/Visma Production (update)" in report["notConverged"]
-    assert ("Visma Production", False, False) in names_by_kind(cli)["erp"]  # saved, but not active
+    assert report["converged"] is False and "ErpConnection/Visma Production (create)" in report["notConverged"]
+    assert "Visma Production" not in [name for name, _, _ in names_by_kind(cli)["erp"]]
 
     (workdir / "examples" / "secrets" / "visma-production-api-key.txt").write_text("demo-fixed-key\n")
     fixed = apply(cli)
     assert fixed.exit_code == 0, fixed.output
-    assert "~ ErpConnection/Visma Production: saved, tested and activated" in fixed.stdout
+    assert "+ ErpConnection/Visma Production: created (id" in fixed.stdout
+    assert "tested and activated" in fixed.stdout
     assert "+ QuoteConnection/Visma Quotes: created" in fixed.stdout
+
+
+def test_failing_test_of_an_active_connection_keeps_it_active_and_unchanged(cli: Cli, workdir: Path):
+    assert apply(cli).exit_code == 0
+    before = {c.name: c for c in cli.run_crm(lambda crm: crm.get_all_connections())}["Visma Production"]
+    (workdir / "examples" / "secrets" / "visma-production-api-key.txt").write_text("wrong-key\n")
+    result = apply(cli)
+    assert result.exit_code == 1, result.output
+    assert "✗ ~ ErpConnection/Visma Production: not saved: its connection test failed" in result.stdout
+    after = {c.name: c for c in cli.run_crm(lambda crm: crm.get_all_connections())}["Visma Production"]
+    assert after == before and after.active  # not deactivated, not saved
 
 
 def test_saved_plan_applies_exactly_when_nothing_moved(cli: Cli, workdir: Path):
@@ -103,7 +116,7 @@ def test_saved_plan_is_refused_when_the_manifests_changed(cli: Cli, workdir: Pat
     manifest.write_text(manifest.read_text().replace("Norwegian subsidiary", "Norway"))
     result = cli("apply", "plan.json")
     assert result.exit_code == 1
-    assert "the manifests changed since the plan was made" in result.stderr
+    assert "error: ErpConnection/Tripletex Norway: its manifest changed since the plan was made" in result.stderr, result.stderr
     assert names_by_kind(cli)["connectors"] == []
 
 
@@ -119,7 +132,7 @@ def test_object_changed_between_plan_and_write_fails_alone(http_cli: Cli, workdi
         plan = make_plan(desired, live)
         conn = next(c for c in await crm.get_all_connections() if c.name == "Visma Production")
         await crm.save_connection(replace(conn, description="edited meanwhile"))
-        return await execute(crm, plan, live, desired)
+        return await execute(crm, plan)
 
     outcomes = {o.ref: o for o in http_cli.run_crm(race)}
     assert outcomes["ErpConnection/Visma Production"].status == "failed"
@@ -127,7 +140,7 @@ def test_object_changed_between_plan_and_write_fails_alone(http_cli: Cli, workdi
     assert outcomes["ErpConnection/Tripletex Norway"].status == "done"  # independent changes go on
 
 
-def test_connector_with_connections_is_not_deleted(cli: Cli, workdir: Path):
+def test_a_connector_holding_an_ignored_connection_is_kept_and_apply_converges(cli: Cli, workdir: Path):
     assert apply(cli).exit_code == 0
 
     async def add(crm):
@@ -140,9 +153,13 @@ def test_connector_with_connections_is_not_deleted(cli: Cli, workdir: Path):
     cli.run_crm(add)
     (workdir / "reconcile.yaml").write_text("ignore:\n  ErpConnection: ['Kept *']\n")
     result = apply(cli)
-    assert result.exit_code == 1, result.output
-    assert "✗ - SyncConnector/Offline: the CRM refuses to delete this connector (ErrorConnectorHasConnections)" in result.stdout
+    assert result.exit_code == 0, result.output
+    assert "SyncConnector/Offline" not in result.stdout.replace("note: SyncConnector/Offline", "")
+    assert ("note: SyncConnector/Offline is not in the manifests but is not soft-deleted: "
+            "ErpConnection/Kept by hand under it stays") in " ".join(result.stdout.split())
     assert ("Offline", False, False) in names_by_kind(cli)["connectors"]
+    again = cli("plan", "-f", "examples/", "--detailed-exitcode")
+    assert again.exit_code == 0, again.output
 
 
 def test_more_deletes_than_allowed_are_refused_before_any_write(cli: Cli):
@@ -175,7 +192,9 @@ def test_deleted_objects_in_the_manifests_are_restored(cli: Cli):
     cli.run_crm(delete)
     result = apply(cli)
     assert result.exit_code == 0, result.output
-    assert "↺ ErpConnection/Visma Production: restored, tested and activated" in result.stdout
+    # Saving it again made the CRM auto-map fields the manifest leaves unmapped: apply unmaps them.
+    assert "↺ ErpConnection/Visma Production: restored; sync configuration applied (mappings of Customer" in result.stdout
+    assert "tested and activated" in result.stdout
     assert "↺ QuoteConnection/Visma Quotes: restored and tested" in result.stdout
     live = names_by_kind(cli)
     assert ("Visma Production", False, True) in live["erp"] and ("Visma Quotes", False, False) in live["quote"]

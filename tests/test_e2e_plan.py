@@ -29,7 +29,9 @@ def test_fresh_tenant_plans_everything_as_created(cli: Cli):
     assert result.exit_code == 2, result.output
     assert "Plan: 7 to create, 0 to update, 0 to restore, 0 to soft-delete, 0 unchanged." in result.stdout
     assert "  + Visma Production  create" in result.stdout
-    assert "Tests: 2 passed, 3 deferred." in result.stdout  # ERP connectors are registered by this plan
+    # The two new connector URLs answer TestConnectorUrl; the ERP connections wait for their connectors.
+    assert "Tests: 4 passed, 3 deferred." in result.stdout
+    assert "  + Visma.net  create  test passed" in result.stdout
     if cli.server is None:
         assert "Using the embedded SuperOffice emulator" in result.stderr
 
@@ -70,10 +72,16 @@ def test_drift_in_the_crm_gives_exactly_the_right_actions(cli: Cli):
         "ErpConnection/Hand-made": "soft-delete",
     }
     changes = {c["name"]: c for c in document["changes"]}
-    assert {(f["path"], f["before"], f["after"]) for f in changes["Visma Production"]["fields"]} == {
+    production_fields = {(f["path"], f["before"], f["after"]) for f in changes["Visma Production"]["fields"]}
+    assert {f for f in production_fields if not f[0].startswith("sync.")} == {
         ("description", "edited in the admin UI", "Customers and invoices"),
         ("config.CompanyId", "777", "12345"),
     }
+    # Saving a connection makes the CRM auto-map unmapped fields whose keys it knows
+    # (docs/api/netserver/erp-connectors/automatic-field-mapping.md); the manifest's
+    # field lists are complete, so the plan unmaps them again.
+    assert ("sync.Customer.PHONE.crmField", "contact/phone", None) in production_fields
+    assert all(f[2] is None and f[0].endswith(".crmField") for f in production_fields if f[0].startswith("sync."))
     assert [(f["path"], f["before"], f["after"]) for f in changes["Visma Sandbox"]["fields"]] == [
         ("users", ["ADM"], ["ADM", "AHO"])
     ]
@@ -100,7 +108,7 @@ def test_unknown_user_is_an_error_with_the_manifest_location(cli: Cli, workdir):
     manifest.write_text(manifest.read_text().replace("users: [ADM, AHO]", "users: [ADM, AHX]"))
     result = cli("plan", "-f", "examples/")
     assert result.exit_code == 1
-    assert "examples/connections.yaml:45:18:" in result.stderr
+    assert "examples/connections.yaml:79:18:" in result.stderr
     assert "ErpConnection/Visma Sandbox: unknown user 'AHX' (did you mean 'AHO'?)" in result.stderr
     assert "Traceback" not in result.output
 
@@ -113,3 +121,20 @@ def test_failed_connection_test_exits_one(cli: Cli, workdir):
     assert "Tripletex Quotes  update  test failed" in result.stdout
     assert "Tripletex rejected the API token" in result.stdout
     assert "expired-token" not in result.output
+
+
+def test_changed_saved_connections_are_tested_through_their_connector_id(cli: Cli, workdir):
+    """TestConnectionByConfig's ErpConnectionId is the connector's id, also for a saved
+    connection: sending the connection's own id would test against the wrong connector."""
+    applied(cli)
+    live = cli.run_crm(lambda crm: crm.get_all_connections())
+    assert any(c.id != c.connector_id for c in live)  # else this test could not tell the ids apart
+    manifest = workdir / "examples" / "connections.yaml"
+    text = manifest.read_text()
+    for old in ("Customers and invoices", "Test company for the finance team", "Norwegian subsidiary"):
+        text = text.replace(f"description: {old}", f"description: {old} (edited)")
+    manifest.write_text(text)
+    result = cli("plan", "-f", "examples/", "--output", "json")
+    assert result.exit_code == 0, result.output
+    tests = {c["name"]: c["test"]["status"] for c in json.loads(result.stdout)["changes"] if c["action"] == "update"}
+    assert tests == {"Visma Production": "passed", "Visma Sandbox": "passed", "Tripletex Norway": "passed"}

@@ -37,6 +37,7 @@ def run(cli: Cli, *args: str) -> str:
     return result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_canary_never_appears_in_any_output(cli: Cli, workdir: Path, secret_manifests: Path, monkeypatch):
     outputs = [
         run(cli, "validate", "-f", "examples/"),

@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 
 def run_on_terminal(args: list[str], answer: str, cwd: Path, timeout: float = 60) -> tuple[int, str]:
     """Run `reconcile ARGS` with stdin/stdout on a pseudo-terminal; answer the prompt."""
@@ -46,6 +48,7 @@ def run_on_terminal(args: list[str], answer: str, cwd: Path, timeout: float = 60
         os.close(controller)
 
 
+@pytest.mark.slow
 def test_answering_no_applies_nothing(workdir: Path):
     code, output = run_on_terminal(["apply", "-f", "examples/"], "n", workdir)
     assert "Plan: 7 to create" in output

@@ -106,7 +106,8 @@ def test_errors_have_json_bodies_and_503_says_when_to_retry(tmp_path: Path) -> N
             r = agent(c, GET_ALL)
             seen[r.status_code] = r
         assert set(seen) == {500, 503}
-        assert seen[500].json()["Message"] == "An error has occurred."
+        assert seen[500].json() == {"Error": True, "ErrorType": "Exception", "ErrorMessage": "Emulated server error.",
+                                    "ErrorSource": "SuperOffice.Services.Implementation"}
         assert seen[503].headers["Retry-After"] == "2"
         assert ok(c.get("_emulator/requests"))["faults"]["errors"] == 20
     finally:
@@ -234,5 +235,53 @@ def test_faults_from_the_seed_and_options_override(tmp_path: Path) -> None:
     c = AsgiClient(create_app(tmp_path / "b.sqlite", seed_path=seed, faults=Faults()), headers=BEARER)
     try:
         assert statuses(c, 2) == [200, 200]
+    finally:
+        c.close()
+
+
+def test_denied_agents_answer_like_an_online_tenant_without_the_grant(tmp_path: Path) -> None:
+    c, _ = client_with(tmp_path, Faults(denied_agents=("ErpSync",)))
+    try:
+        refused = agent(c, GET_ALL)
+        assert refused.status_code == 403
+        body = refused.json()
+        assert body["Error"] is True and "Online restricted" in body["ErrorMessage"]
+        assert agent(c, "Quote/GetAllInstalledQuoteConnections").status_code == 200
+        assert c.get("api/v1/MDOList/associate").status_code == 200
+        ok(c.put("_emulator/faults", json={"denied_agents": ["erpsync"], "denied_status": 401}))
+        assert agent(c, GET_ALL).status_code == 401
+        # Credentials are checked first: without them it is the usual 401 for every agent.
+        assert c.post("api/v1/Agents/Quote/GetAllInstalledQuoteConnections", headers={"Authorization": ""}).status_code == 401
+        for bad in ({"denied_status": 500}, {"denied_agents": "ErpSync"}, {"denied_agents": [""]}):
+            assert c.put("_emulator/faults", json=bad).status_code == 400, bad
+    finally:
+        c.close()
+
+
+def test_a_moved_tenant_answers_421_or_redirects_with_307(tmp_path: Path) -> None:
+    c, _ = client_with(tmp_path, Faults(moved_to="https://sod3.superoffice.com/Cust1/"))
+    try:
+        moved = agent(c, GET_ALL)
+        assert moved.status_code == 421 and moved.json()["ErrorType"] == "MisdirectedRequest"
+        assert c.get("api/v1/MDOList/associate", headers={"Authorization": ""}).status_code == 421  # before auth
+        ok(c.put("_emulator/faults", json={"moved_to": "https://sod3.superoffice.com/Cust1/", "moved_status": 307}))
+        redirected = c.get("api/v1/MDOList/associate?flat=true", follow_redirects=False)
+        assert redirected.status_code == 307
+        assert redirected.headers["Location"] == "https://sod3.superoffice.com/Cust1/api/v1/MDOList/associate?flat=true"
+        for bad in ({"moved_to": "sod3"}, {"moved_to": "https://x/", "moved_status": 301}):
+            assert c.put("_emulator/faults", json=bad).status_code == 400, bad
+        ok(c.put("_emulator/faults", json={}))
+        assert agent(c, GET_ALL).status_code == 200
+    finally:
+        c.close()
+
+
+def test_null_methods_answer_like_a_failed_agent_call(tmp_path: Path) -> None:
+    c, _ = client_with(tmp_path, Faults(null_methods=("erpsync/getallconnectors",)))
+    try:
+        answer = agent(c, GET_ALL)
+        assert answer.status_code == 200 and answer.json() is None
+        assert ok(agent(c, "ErpSync/GetAllConnections", {})) == []  # other methods are untouched
+        assert c.put("_emulator/faults", json={"null_methods": ["GetAllConnectors"]}).status_code == 400
     finally:
         c.close()

@@ -63,7 +63,7 @@ def test_examples_pass_their_connection_tests_on_the_default_seed(tmp_path: Path
         for doc in docs:
             config = {k: wire(v) for k, v in doc["spec"].get("config", {}).items()}
             if doc["kind"] == "ErpConnection":
-                body = {"ErpConnectionId": 0, "ErpConnectorId": ids[doc["spec"]["connector"]], "ConfigFields": config}
+                body = {"ErpConnectionId": ids[doc["spec"]["connector"]], "ConfigFields": config}
                 assert ok(agent(client, "ErpSync/TestConnectionByConfig", body)) is True, doc["metadata"]["name"]
             elif doc["kind"] == "QuoteConnection":
                 result = ok(agent(client, "Quote/TestConnection",

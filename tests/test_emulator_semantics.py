@@ -50,10 +50,15 @@ def test_create_generates_guid_and_ignores_the_clients(client: AsgiClient) -> No
     assert connection(client, saved["ErpConnectionId"]) == updated
 
 
-def test_update_keeps_fields_that_are_left_out(client: AsgiClient) -> None:
+def test_update_gives_fields_that_are_left_out_their_defaults(client: AsgiClient) -> None:
     before = connection(client, 2)
-    after = ok(agent(client, "ErpSync/SaveConnection", {"Connection": {"ErpConnectionId": 2, "DisplayDescription": "x"}}))
-    assert after == {**before, "DisplayDescription": "x"}
+    assert before["ConfigFields"] and before["DisplayName"]
+    after = ok(agent(client, "ErpSync/SaveConnection",
+                     {"Connection": {"ErpConnectionId": 2, "ErpConnectorId": before["ErpConnectorId"],
+                                     "DisplayDescription": "x"}}))
+    # Not "keep what was stored": the carrier is the whole entity.
+    assert after["DisplayDescription"] == "x" and after["DisplayName"] == "" and after["ConfigFields"] == {}
+    assert after["ConnectionId"] == before["ConnectionId"]  # the GUID is the server's
 
 
 def test_delete_is_soft_and_restore_is_save_with_deleted_false(client: AsgiClient) -> None:
@@ -76,7 +81,7 @@ def test_get_all_connections_without_config_fields_knob(tmp_path: Path) -> None:
     c = rich_client(tmp_path, list_config_fields=False)
     try:
         listed = ok(agent(c, "ErpSync/GetAllConnections", {"IncludeDeleted": True}))
-        assert listed and all(item["ConfigFields"] is None for item in listed)
+        assert listed and all(item["ConfigFields"] == {} for item in listed)
         assert connection(c, 1)["ConfigFields"]["CompanyId"] == "12345"  # GetConnection still has them
         assert ok(c.put("_emulator/options", json={"list_config_fields": True}))["list_config_fields"] is True
         assert ok(agent(c, "ErpSync/GetAllConnections", {}))[0]["ConfigFields"] is not None
@@ -108,25 +113,34 @@ def test_toggle_reasons_for_deleted_missing_and_unknown(client: AsgiClient) -> N
     reasons = ok(agent(client, "ErpSync/ToggleErpConnectionActive", {"ErpConnectionId": saved["ErpConnectionId"]}))
     assert "The mandatory field CompanyId has no value" in reasons
     assert "The mandatory field ApiKey has no value" in reasons
-    assert ok(agent(client, "ErpSync/ToggleErpConnectionActive", {"ErpConnectionId": 999})) == [
-        "The ERP connection 999 does not exist"]
+    # An unknown id is a failed agent call: 200 with null (docs/api/webapi/agents/index.md).
+    unknown = agent(client, "ErpSync/ToggleErpConnectionActive", {"ErpConnectionId": 999})
+    assert unknown.status_code == 200 and unknown.json() is None
 
 
-def test_test_connection_by_config_identifies_the_connector(client: AsgiClient) -> None:
+def test_test_connection_by_config_reads_a_connector_id(client: AsgiClient) -> None:
     good = {"ApiKey": "demo-a", "CompanyId": "42"}
-    # An existing connection id: its connector (Visma) tests the given values.
-    assert ok(agent(client, "ErpSync/TestConnectionByConfig", {"ErpConnectionId": 2, "ConfigFields": good})) is True
-    assert ok(agent(client, "ErpSync/TestConnectionByConfig",
-                    {"ErpConnectionId": 2, "ConfigFields": {**good, "ApiKey": "bad"}})) is False
-    # Unsaved connection: an explicit ErpConnectorId wins (Tripletex needs tokens, not ApiKey).
     tokens = {"ConsumerToken": "demo-c", "EmployeeToken": "demo-e"}
+    # ErpConnectionId is the connector's id: 1 = Visma.net, 2 = Tripletex.
+    assert ok(agent(client, "ErpSync/TestConnectionByConfig", {"ErpConnectionId": 1, "ConfigFields": good})) is True
     assert ok(agent(client, "ErpSync/TestConnectionByConfig",
-                    {"ErpConnectionId": 0, "ErpConnectorId": 2, "ConfigFields": tokens})) is True
-    assert ok(agent(client, "ErpSync/TestConnectionByConfig",
-                    {"ErpConnectionId": 1, "ErpConnectorId": 2, "ConfigFields": good})) is False
-    # No such connection: ErpConnectionId read as a connector id (the .NET docs' reading).
+                    {"ErpConnectionId": 1, "ConfigFields": {**good, "ApiKey": "bad"}})) is False
+    assert ok(agent(client, "ErpSync/TestConnectionByConfig", {"ErpConnectionId": 2, "ConfigFields": tokens})) is True
+    # Connection 816 uses connector 411, but 816 is no connector: a connection id fails.
+    assert ok(agent(client, "ErpSync/TestConnectionByConfig", {"ErpConnectionId": 816, "ConfigFields": good})) is False
     assert ok(agent(client, "ErpSync/TestConnectionByConfig", {"ErpConnectionId": 411, "ConfigFields": good})) is True
+    # Unknown keys are ignored: an ErpConnectorId does not pick the connector.
+    assert ok(agent(client, "ErpSync/TestConnectionByConfig",
+                    {"ErpConnectionId": 816, "ErpConnectorId": 411, "ConfigFields": good})) is False
+    assert ok(agent(client, "ErpSync/TestConnectionByConfig",
+                    {"ErpConnectionId": 1, "ErpConnectorId": 2, "ConfigFields": good})) is True
     assert ok(agent(client, "ErpSync/TestConnectionByConfig", {"ErpConnectionId": 9999, "ConfigFields": good})) is False
+
+
+def test_update_connection_fields_asks_the_connector(client: AsgiClient) -> None:
+    assert ok(agent(client, "ErpSync/UpdateConnectionFields", {"ErpConnectionId": 1})) is True
+    assert ok(agent(client, "ErpSync/UpdateConnectionFields", {"ErpConnectionId": 4})) is False  # offline connector
+    assert ok(agent(client, "ErpSync/UpdateConnectionFields", {"ErpConnectionId": 999})) is None  # unknown id
 
 
 def test_test_connection_by_id_uses_stored_config(client: AsgiClient) -> None:
@@ -177,9 +191,14 @@ def test_can_delete_and_delete_connector(client: AsgiClient) -> None:
     entity = ok(agent(client, "ErpSync/GetErpSyncConnectorEntity", params={"erpSyncConnectorEntityId": 2}))
     assert entity["Deleted"] is True  # soft delete
     assert 2 not in [c["Id"] for c in ok(agent(client, "ErpSync/GetAllConnectors"))]
-    mdo = ok(client.get("api/v1/MDOList/erpconnectors"))
-    assert {"Id": 2, "Deleted": True, "ExtraInfo": "https://connectors.example.com/tripletex"}.items() <= next(
-        i for i in mdo if i["Id"] == 2).items()
+    # Deleted connectors are not in the MDO list; the archive has them when asked.
+    assert 2 not in [i["Id"] for i in ok(client.get("api/v1/MDOList/erpconnectors"))]
+    rows = ok(client.get("api/v1/archive/ErpConnector", params={"$select": "name,url"}))["value"]
+    assert 2 not in [r["PrimaryKey"] for r in rows]
+    rows = ok(client.get("api/v1/archive/ErpConnector",
+                         params={"$select": "name,url", "$entities": "erpConnector,deleted"}))["value"]
+    assert {"PrimaryKey": 2, "EntityName": "deleted", "url": "https://connectors.example.com/tripletex"}.items() <= next(
+        r for r in rows if r["PrimaryKey"] == 2).items()
     # Restore by saving it with Deleted false.
     restored = ok(agent(client, "ErpSync/SaveErpSyncConnectorEntity", {**entity, "Deleted": False}))
     assert restored["Deleted"] is False
@@ -212,7 +231,7 @@ def test_connector_with_unknown_url_has_no_fields_and_fails_tests(client: AsgiCl
                      {"ErpConnectorId": 0, "DisplayName": "Mystery", "URL": "https://nowhere.example.com/"}))
     assert ok(agent(client, "ErpSync/GetConfigurationFields", {"ErpConnectorId": saved["ErpConnectorId"]})) == []
     assert ok(agent(client, "ErpSync/TestConnectionByConfig",
-                    {"ErpConnectorId": saved["ErpConnectorId"], "ConfigFields": {}})) is False
+                    {"ErpConnectionId": saved["ErpConnectorId"], "ConfigFields": {}})) is False
 
 
 # --- Quote agent -----------------------------------------------------------------
@@ -222,7 +241,7 @@ def test_quote_lifecycle(client: AsgiClient) -> None:
     fresh = ok(agent(client, "Quote/CreateConnectionFromConnectorName", {"ConnectorName": "Tripletex.Quote"}))
     assert fresh["ERPName"] == "Tripletex"
     # CreateConnectionFromConnectorName does not persist anything.
-    assert len(ok(agent(client, "Quote/GetAllInstalledQuoteConnections"))) == 2
+    installed = len(ok(agent(client, "Quote/GetAllInstalledQuoteConnections")))
     saved = ok(agent(client, "Quote/SaveConnection", {"Connection": {
         **fresh, "DisplayName": "Tripletex Quotes", "ErpConnectionId": 1, "AllAccess": False,
         "UserGroupAccessIds": [1, 2]}}))
@@ -230,8 +249,10 @@ def test_quote_lifecycle(client: AsgiClient) -> None:
     ok(agent(client, "Quote/SaveConnectionConfigFields",
              {"QuoteConnectionId": qid, "ConnectionConfigFields": {"Currency": "NOK", "ApiToken": "demo-t"}}))
     assert agent(client, "Quote/DeleteConnection", {"QuoteConnectionId": qid}).status_code == 204
-    listed = {c["QuoteConnectionId"]: c for c in ok(agent(client, "Quote/GetAllInstalledQuoteConnections"))}
-    assert listed[qid]["Deleted"] is True  # deleted ones are listed, so they can be restored
+    assert len(ok(agent(client, "Quote/GetAllInstalledQuoteConnections"))) == installed  # not the deleted one
+    rows = ok(client.get("api/v1/archive/QuoteConnection",
+                         params={"$select": "displayName", "$entities": "quoteConnection,deleted"}))["value"]
+    assert {"PrimaryKey": qid, "EntityName": "deleted", "displayName": "Tripletex Quotes"} in rows
     assert agent(client, "Quote/RestoreConnection", {"QuoteConnectionId": qid}).status_code == 204
     restored = ok(agent(client, "Quote/GetConnection", {"QuoteConnectionId": qid}))
     assert restored == {**saved, "Deleted": False}
@@ -279,10 +300,24 @@ def test_user_groups_and_associates(client: AsgiClient) -> None:
     groups = ok(client.get("api/v1/List/UserGroup/Items", params={"includeDeleted": "true"}))
     assert {"Value": "Old Projects", "Deleted": True}.items() <= next(
         g for g in groups if g["Value"] == "Old Projects").items()
+    # docs/en/api/mdo-providers/reference/associate.md: Name is the display name; no retired users.
     users = ok(client.get("api/v1/MDOList/associate", params={"flat": "true"}))
-    fre = next(u for u in users if u["Name"] == "FRE")
-    assert fre["FullName"] == "Frank Eriksen" and fre["Deleted"] is True
-    assert next(u for u in users if u["Name"] == "BKL")["FullName"] == "Bjørn Klev"
+    assert "Bjørn Klev" in [u["Name"] for u in users]
+    assert "Frank Eriksen" not in [u["Name"] for u in users] and "BKL" not in [u["Name"] for u in users]
+    ids = [u["Id"] for u in users]
+    # The logins: GetAssociateList (a JSON array of ids), retired ones included by id.
+    listed = ok(client.post("api/v1/Agents/Associate/GetAssociateList", json=[ids[0], 999]))
+    assert [a["Name"] for a in listed] == ["ADM"] and listed[0]["Deleted"] is False
+    assert "must be a JSON array of ids" in error_detail(client.post("api/v1/Agents/Associate/GetAssociateList",
+                                                                     json={"Ids": [1]}))
+    # ... or archive AllUsers: retired users (entity "expired") only when asked for.
+    def logins(entities: str | None) -> dict[str, str]:
+        params = {"$select": "associateDbId,assocName"} | ({"$entities": entities} if entities else {})
+        return {r["assocName"]: r["EntityName"] for r in ok(client.get("api/v1/archive/AllUsers", params=params))["value"]}
+    assert "FRE" not in logins(None) and logins(None)["BKL"] == "all"
+    assert logins("all,expired")["FRE"] == "expired"
+    bad = client.get("api/v1/archive/AllUsers", params={"$select": "login"})
+    assert "has no column 'login'" in error_detail(bad)
 
 
 def test_mdo_lists_for_quote_connectors_and_list_fields(client: AsgiClient) -> None:
@@ -294,6 +329,28 @@ def test_mdo_lists_for_quote_connectors_and_list_fields(client: AsgiClient) -> N
 
 
 # --- 400 -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "body", "params"),
+    [
+        ("ErpSync/SaveConnection", {"Connection": {**NEW_CONNECTION, "ErpConnectionId": 999}}, None),
+        ("ErpSync/DeleteConnection", {"ErpConnectionId": 999}, None),
+        ("ErpSync/ToggleErpConnectionActive", {"ErpConnectionId": 999}, None),
+        ("ErpSync/DeleteErpSyncConnectorEntity", None, {"ErpSyncConnectorEntityId": 999}),
+        ("ErpSync/SaveErpSyncConnectorEntity", {"ErpConnectorId": 999, "DisplayName": "x", "URL": "https://x"}, None),
+        ("Quote/SaveConnection", {"Connection": {"QuoteConnectionId": 999, "ConnectorName": "Visma.Quote"}}, None),
+        ("Quote/DeleteConnection", {"QuoteConnectionId": 999}, None),
+        ("Quote/RestoreConnection", {"QuoteConnectionId": 999}, None),
+        ("Quote/SaveConnectionConfigFields", {"QuoteConnectionId": 999, "ConnectionConfigFields": {}}, None),
+    ],
+)
+def test_agent_calls_on_unknown_ids_answer_200_null(
+    client: AsgiClient, method: str, body: dict | None, params: dict | None
+) -> None:
+    # docs/api/webapi/agents/index.md: a failed agent call is 200 with a null body.
+    response = agent(client, method, body, params=params)
+    assert (response.status_code, response.json()) == (200, None)
 
 
 @pytest.mark.parametrize(
@@ -311,19 +368,15 @@ def test_mdo_lists_for_quote_connectors_and_list_fields(client: AsgiClient) -> N
          "an array of integers"),
         ("ErpSync/SaveConnection", {"Connection": {**NEW_CONNECTION, "ErpConnectorId": 999}},
          "no sync connector with id 999"),
-        ("ErpSync/SaveConnection", {"Connection": {**NEW_CONNECTION, "ErpConnectionId": 999}},
-         "no ERP connection with ErpConnectionId 999"),
         ("ErpSync/SaveConnection", {"Connection": {**NEW_CONNECTION, "AssociateAccessIds": [12345]}},
          "no associate with id 12345"),
         ("ErpSync/SaveConnection", {"Connection": {**NEW_CONNECTION, "UserGroupAccessIds": [12345]}},
          "no user group with id 12345"),
         ("ErpSync/TestConnectionByConfig", {"ErpConnectionId": 1}, "'ConfigFields' (dict) is missing"),
-        ("ErpSync/DeleteConnection", {"ErpConnectionId": 999}, "no ERP connection with id 999"),
         ("ErpSync/SaveErpSyncConnectorEntity", {"ErpConnectorId": 0, "DisplayName": "x"}, "URL is required"),
         ("ErpSync/SaveErpSyncConnectorEntity", {"ErpConnectorId": "0"}, "ErpConnectorId"),
         ("Quote/SaveConnectionConfigFields", {"QuoteConnectionId": 1, "ConnectionConfigFields": {"A": None}},
          "the value of 'A' must be a JSON string"),
-        ("Quote/RestoreConnection", {"QuoteConnectionId": 999}, "no quote connection with id 999"),
         ("Quote/GetConfigurationFields", {}, "Give ConnectionId"),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from pathlib import Path
@@ -11,6 +12,7 @@ import yaml
 
 from conftest import Cli
 from reconciler.crm.snapshot import snapshot
+from reconciler.manifest.schema import SCHEMA_ID
 from reconciler.secrets import Sensitive
 
 SECRET_LINE = re.compile(r"^  (RECONCILE_[A-Z0-9_]+)\s+(\w+)/(.+), config (\w+)$", re.M)
@@ -59,7 +61,7 @@ def test_export_of_the_applied_examples_plans_back_to_no_changes(cli: Cli, workd
     assert result.exit_code == 0, result.output
     assert "Exported 7 resources (2 SyncConnector, 3 ErpConnection, 2 QuoteConnection) to 3 file(s)" in result.stdout
     assert sorted(p.name for p in (workdir / "exported").iterdir()) == [
-        "erp-connections.yaml", "quote-connections.yaml", "sync-connectors.yaml"]
+        "erp-connections.yaml", "manifest.schema.json", "quote-connections.yaml", "sync-connectors.yaml"]
     names = [s[0] for s in listed_secrets(result.stdout)]
     assert names == [
         "RECONCILE_TRIPLETEX_NORWAY_CONSUMER_TOKEN", "RECONCILE_TRIPLETEX_NORWAY_EMPLOYEE_TOKEN",
@@ -71,6 +73,13 @@ def test_export_of_the_applied_examples_plans_back_to_no_changes(cli: Cli, workd
     for value in secrets:  # never written, never printed
         assert value not in text and value not in result.output
     assert "ConnectorVersion" not in text and "Info" not in text  # read-only and label fields
+    # The complete sync block, so adopting a tenant keeps its mappings.
+    exported = yaml.safe_load_all((workdir / "exported" / "erp-connections.yaml").read_text())
+    production = next(d for d in exported if d["metadata"]["name"] == "Visma Production")["spec"]["sync"]
+    assert production["priority"] == 1
+    assert production["actors"]["Customer"]["fields"]["VATNO"] == {"crmField": "contact/orgnr", "direction": "toCrm"}
+    assert production["actors"]["Customer"]["lists"]["CATEGORY"] == {"A": "Key account", "B": "Customer", "C": None}
+    assert production["actors"]["Customer"]["defaults"] == {"PAYTERMS": {"value": "30", "askUser": True}}
 
     planned = plan_back(cli, secret_env(cli, result.stdout), "exported/")
     assert planned.exit_code == 0, planned.output
@@ -94,12 +103,15 @@ def test_export_files_are_stable_valid_and_carry_the_modeline(embedded_cli: Cli,
     for rel in files_a:
         text = (workdir / "a" / rel).read_text(encoding="utf-8")
         assert text == (workdir / "b" / rel).read_text(encoding="utf-8")
-        assert text.startswith(MODELINE + "../../schemas/manifest.schema.json\n")
+        assert text.startswith(MODELINE + "../manifest.schema.json\n")
+        # The modeline resolves in the user's repository: export wrote the schema it names.
+        reference = text.split("$schema=", 1)[1].split("\n", 1)[0]
+        assert json.loads(((workdir / "a" / rel).parent / reference).read_text())["$id"] == SCHEMA_ID
     # Exporting into the same directory again rewrites the same bytes.
     before = all_text(workdir / "a")
     assert cli("export", "--out", "a", "--layout", "per-resource").exit_code == 0
     assert all_text(workdir / "a") == before
-    assert cli("validate", "-f", "a/").exit_code != 0  # secrets are ${env:…} and not set here…
+    assert cli("validate", "-f", "a/", "--require-secrets").exit_code != 0  # secrets are ${env:…}, not set here…
     env = secret_env(cli, first.stdout)
     valid = Cli(env=env)("validate", "-f", "a/")
     assert valid.exit_code == 0, valid.output  # …and with them set the files are valid manifests
@@ -113,7 +125,10 @@ def test_export_to_stdout_is_one_loadable_stream(embedded_cli: Cli, workdir: Pat
     assert cli("apply", "-f", "examples/", "--auto-approve").exit_code == 0
     result = cli("export")
     assert result.exit_code == 0
-    assert result.stdout.startswith(MODELINE + "schemas/manifest.schema.json\n")
+    assert not result.stdout.startswith(MODELINE)  # no schema file here for it to name
+    with_schema = cli("export", "--schema", "schemas/manifest.schema.json")
+    assert with_schema.stdout.startswith(MODELINE + "schemas/manifest.schema.json\n")
+    assert "note: --schema schemas/manifest.schema.json does not exist" in with_schema.stderr
     documents = list(yaml.safe_load_all(result.stdout))
     assert [d["kind"] for d in documents] == ["SyncConnector"] * 2 + ["ErpConnection"] * 3 + ["QuoteConnection"] * 2
     assert "RECONCILE_VISMA_PRODUCTION_API_KEY" in result.stderr  # the list is not in the YAML stream
@@ -249,6 +264,10 @@ def test_random_tenant_round_trips(embedded_cli: Cli, workdir: Path, seed: int) 
     cli = embedded_cli
     manifests, deleted = random_tenant(random.Random(seed))
     (workdir / "tenant.yaml").write_text(manifests, encoding="utf-8")
+    if "https://connectors.example.com/offline" in manifests:
+        # Apply saves no connector URL nobody answers at (TestConnectorUrl), so the
+        # connector the CRM cannot reach is registered behind the tool's back.
+        cli.run_crm(lambda crm: crm.save_connector(0, "Offline", "https://connectors.example.com/offline"))
     applied = cli("apply", "-f", "tenant.yaml", "--auto-approve", "--test", "none")
     assert applied.exit_code == 0, applied.output
     cli.run_crm(lambda crm: _soft_delete(crm, deleted))

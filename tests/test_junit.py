@@ -23,7 +23,7 @@ def read(path: Path) -> tuple[ET.Element, dict[str, ET.Element]]:
     for element in (root, suite):
         assert element.get("tests") == str(len(cases))
         assert element.get("failures") == str(sum(1 for c in cases.values() if c.find("failure") is not None))
-        assert element.get("skipped") == str(sum(1 for c in cases.values() if c.find("skipped") is not None))
+    assert suite.get("skipped") == str(sum(1 for c in cases.values() if c.find("skipped") is not None))
     return suite, cases
 
 
@@ -47,8 +47,8 @@ def test_plan_junit_has_one_case_per_tested_connection(cli: Cli, workdir: Path) 
     assert quote_failure.get("message") == "Unknown currency 'nok': use a three-letter ISO code such as NOK — ISO 4217 lookup failed"
     erp_failure = cases["ErpConnection/Visma Production"].find("failure")
     assert erp_failure is not None and "the connector rejected this configuration" in erp_failure.get("message", "")
-    assert len(cases["QuoteConnection/Tripletex Quotes"]) == 0  # passed: no failure, no skipped
-    assert cases["QuoteConnection/Visma Quotes"].get("file") == "examples/connections.yaml"
+    assert [e.tag for e in cases["QuoteConnection/Tripletex Quotes"]] == ["system-out"]  # passed: no failure, no skipped
+    assert cases["QuoteConnection/Visma Quotes"].findtext("system-out", "").startswith("manifest: examples/connections.yaml:")
     assert CANARY not in (workdir / "tests.xml").read_text()
 
 
@@ -59,7 +59,9 @@ def test_plan_junit_marks_deferred_tests_skipped(embedded_cli: Cli, workdir: Pat
     skipped = cases["ErpConnection/Visma Production"].find("skipped")
     assert skipped is not None
     assert "deferred: connector 'Visma.net' is registered by this plan" in skipped.get("message", "")
-    assert len(cases) == 5
+    assert len(cases) == 7  # 5 connections and the 2 new connector URLs
+    assert cases["SyncConnector/Visma.net"].find("failure") is None  # TestConnectorUrl passed
+    assert cases["SyncConnector/Visma.net"].find("skipped") is None
 
 
 def test_apply_junit_reports_the_tests_apply_ran(embedded_cli: Cli, workdir: Path) -> None:
@@ -68,17 +70,18 @@ def test_apply_junit_reports_the_tests_apply_ran(embedded_cli: Cli, workdir: Pat
     suite, cases = read(workdir / "apply.xml")
     assert suite.get("name") == "reconcile apply"
     # Deferred at plan time, tested by apply once the connector existed.
-    assert len(cases["ErpConnection/Visma Production"]) == 0
-    assert len(cases["ErpConnection/Tripletex Norway"]) == 0
-    # Inactive by the manifest: saved but never tested.
-    sandbox = cases["ErpConnection/Visma Sandbox"].find("skipped")
-    assert sandbox is not None and "apply did not test it" in sandbox.get("message", "")
-    assert "stays inactive" in sandbox.get("message", "")
+    assert cases["ErpConnection/Visma Production"].find("failure") is None
+    assert cases["ErpConnection/Visma Production"].find("skipped") is None
+    assert cases["ErpConnection/Tripletex Norway"].find("skipped") is None
+    # Inactive by the manifest: tested before it was saved too (the admin UI's order), and passed.
+    assert cases["ErpConnection/Visma Sandbox"].find("skipped") is None
+    assert cases["ErpConnection/Visma Sandbox"].find("failure") is None
 
     again = embedded_cli("apply", "-f", "examples/", "--auto-approve", "--junit-xml", "again.xml", "--test", "all")
     assert again.exit_code == 0
     _, cases = read(workdir / "again.xml")
-    assert len(cases) == 5 and all(len(c) == 0 for c in cases.values())  # no changes; all tested and passed
+    assert len(cases) == 5  # no changes; all tested and passed
+    assert all(c.find("failure") is None and c.find("skipped") is None for c in cases.values())
 
 
 def test_failure_explanations_never_carry_a_secret() -> None:

@@ -10,6 +10,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from _fuzz_depth import examples
 from reconciler.diagnostics import DiagnosticError
 from reconciler.manifest.loader import load_desired
 from reconciler.manifest.models import Desired
@@ -70,7 +71,7 @@ def check(data: bytes) -> None:
             assert isinstance(result, Desired)
 
 
-SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS
@@ -85,7 +86,7 @@ def test_mutated_example_manifests(changes: list[tuple[int, int, bytes]]) -> Non
     check(mutate(SEED, changes))
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.binary(max_size=300))
 def test_arbitrary_bytes(data: bytes) -> None:
     check(data)

@@ -7,18 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from _manifest_texts import SYNC_BLOCK
 from reconciler.diagnostics import Diagnostic, DiagnosticError
 from reconciler.manifest import files as manifest_files
 from reconciler.manifest.loader import load_desired
 
-SYNC = """\
-apiVersion: erp-reconciler/v1
-kind: SyncConnector
-metadata:
-  name: Visma.net
-spec:
-  url: https://connectors.example.com/visma
-"""
+SYNC = SYNC_BLOCK
 
 
 def write_bytes(directory: Path, name: str, data: bytes) -> Path:

@@ -8,17 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from _manifest_texts import SYNC_BLOCK
 from reconciler.diagnostics import Diagnostic, DiagnosticError, Location
 from reconciler.manifest.loader import load_desired
 
-SYNC = """\
-apiVersion: erp-reconciler/v1
-kind: SyncConnector
-metadata:
-  name: Visma.net
-spec:
-  url: https://connectors.example.com/visma
-"""
+SYNC = SYNC_BLOCK
 
 ERP = """\
 apiVersion: erp-reconciler/v1

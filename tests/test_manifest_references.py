@@ -6,28 +6,15 @@ from pathlib import Path
 
 import pytest
 
+from _manifest_texts import ERP_UP_TO_CONFIG, SYNC_FLOW
 from reconciler.diagnostics import Diagnostic, DiagnosticError
 from reconciler.manifest.loader import load_desired
 from reconciler.secrets import Sensitive
 
 CANARY = "canary-7f3a-SECRET-VALUE"
 
-HEAD = """\
-apiVersion: erp-reconciler/v1
-kind: SyncConnector
-metadata: {name: Visma.net}
-spec: {url: https://connectors.example.com/visma}
----
-apiVersion: erp-reconciler/v1
-kind: ErpConnection
-metadata:
-  name: Visma Production
-spec:
-  connector: Visma.net
-  scope: {everyone: true}
-  config:
-"""
-FIRST_CONFIG_LINE = 14
+HEAD = SYNC_FLOW + "---\n" + ERP_UP_TO_CONFIG
+FIRST_CONFIG_LINE = 13
 
 
 def manifest(tmp_path: Path, *config_lines: str, name: str = "a.yaml") -> Path:

@@ -18,6 +18,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from _fuzz_depth import examples
 from reconciler.manifest import yaml_source
 from reconciler.manifest.yaml_source import parse_documents
 
@@ -130,7 +131,7 @@ documents = st.recursive(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(docs=st.lists(documents, min_size=1, max_size=3), flow=st.sampled_from([None, True, False]))
 def test_generated_yaml_reads_the_same(docs: list[Any], flow: bool | None):
     text = yaml.safe_dump_all(docs, default_flow_style=flow, allow_unicode=True, sort_keys=False)
@@ -151,7 +152,7 @@ fragment_lines = st.lists(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(lines=fragment_lines)
 def test_odd_and_broken_yaml_reads_the_same(lines: list[tuple[str, str]]):
     text = "".join(indent + line + "\n" for indent, line in lines)

@@ -162,12 +162,18 @@ def test_ignored_names_are_never_touched():
     assert not plan.has_changes
 
 
-def test_two_live_objects_with_the_desired_name_is_an_error():
+def test_a_newer_copy_of_a_desired_name_is_soft_deleted_within_the_budget():
     live = live_visma()
     twin = replace(live.erp_connections[0], id=77, guid="g77")
+    twinned = replace(live, erp_connections=(*live.erp_connections, twin))
+    plan = make_plan(desired(connector(), erp(), quote()), twinned)
+    assert [(c.ref, c.action, c.live_id) for c in plan.changes if c.is_change] == [
+        ("ErpConnection/Visma Production", "soft-delete", 77)
+    ]
+    assert any("keeps the oldest (id 10) and soft-deletes the newer copy (id 77)" in w for w in plan.warnings)
     with pytest.raises(DiagnosticError) as error:
-        make_plan(desired(connector(), erp(), quote()), replace(live, erp_connections=(*live.erp_connections, twin)))
-    assert "2 ErpConnection objects named 'Visma Production' (ids 10, 77)" in str(error.value)
+        make_plan(desired(connector(), erp(), quote()), twinned, PlanOptions(max_deletes=0))
+    assert "would soft-delete 1 objects (ErpConnection/Visma Production)" in str(error.value)
 
 
 def test_omitted_optional_fields_take_defaults_and_read_only_keeps_live():
@@ -185,12 +191,14 @@ def test_sensitive_values_never_leak_through_repr_of_a_plan():
     assert CANARY not in repr(plan) and CANARY not in str(plan)
 
 
-def test_fingerprint_ignores_the_sync_watermark_but_not_config():
+def test_fingerprint_ignores_the_sync_watermark_and_secrets_but_not_other_config():
     from reconciler.plan.fingerprint import fingerprint
 
     conn = live_visma().erp_connections[0]
     assert fingerprint(conn) == fingerprint(replace(conn, most_recent_timestamp="2026-11-21T10:00:00Z"))
-    assert fingerprint(conn) != fingerprint(replace(conn, config={**conn.config, "ApiKey": Sensitive("rotated")}))
+    assert fingerprint(conn) == fingerprint(replace(conn, config={**conn.config, "ApiKey": Sensitive("rotated")}))
+    assert fingerprint(conn) != fingerprint(replace(conn, config={**conn.config, "CompanyId": "1"}))
+    assert fingerprint(conn, ["CompanyId"]) == fingerprint(replace(conn, config={**conn.config, "CompanyId": "1"}), ["CompanyId"])
 
 
 def test_a_connector_echoing_a_secret_in_its_explanation_is_masked():
@@ -212,3 +220,17 @@ def test_a_connector_echoing_a_secret_in_its_explanation_is_masked():
     results = asyncio.run(run_connection_tests(EchoingConnector(), plan, live_visma(), "changed"))
     explanation = results["QuoteConnection/Visma Quotes"].explanation
     assert explanation == "token (sensitive) refused — got (sensitive)"
+
+
+def test_a_newer_copy_holding_an_unmanaged_connection_is_kept_with_a_note():
+    live = live_visma()
+    connector_copy = replace(live.connectors[0], id=55)
+    stray = replace(live.erp_connections[0], id=88, guid="g88", name="Stray", connector_id=55)
+    plan = make_plan(
+        desired(connector(), erp(), quote()),
+        replace(live, connectors=(*live.connectors, connector_copy), erp_connections=(*live.erp_connections, stray)),
+        PlanOptions(ignore={"ErpConnection": ("Stray",)}),
+    )
+    assert not plan.has_changes
+    assert any(w.startswith("the newer copy (id 55) of SyncConnector/Visma.net is not soft-deleted: "
+                            "ErpConnection/Stray under it stays") for w in plan.warnings), plan.warnings

@@ -23,7 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from _reliability import ManifestSet, Runner, census, emulator_process
+from _reliability import ManifestSet, Runner, census, runner_on_a_served_emulator
+
+pytestmark = pytest.mark.slow  # see docs/development.md
 
 SLOW = {"latency_ms": 30, "jitter_ms": 50}
 SET = ManifestSet(erp=15, quotes=10)
@@ -38,10 +40,8 @@ BECAUSE_OF_OTHER_RUN = (
 
 @pytest.fixture
 def runner(tmp_path: Path) -> Iterator[Runner]:
-    work = tmp_path / "work"
-    work.mkdir()
-    with emulator_process(tmp_path) as emulator:
-        yield Runner(emulator, work)
+    with runner_on_a_served_emulator(tmp_path) as running:
+        yield running
 
 
 def apply_both(runner: Runner, first: Path, second: Path) -> list[tuple[int, str]]:

@@ -14,13 +14,14 @@ which the client promises to survive.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from _reliability import ManifestSet, census
-from conftest import DEMO_TOKEN, Cli, EmulatorServer, start_server, stop_server
+from conftest import Cli, EmulatorServer
+
+pytestmark = pytest.mark.slow  # see docs/development.md
 
 SOAK_FAULTS = {"error_rate": 0.2, "error_statuses": [503], "rate_limit_rate": 0.05, "retry_after_s": 0, "fault_seed": 1234}
 # Before: 100 ERP connections, 50 quote connections (applied without faults).
@@ -33,12 +34,9 @@ MAX_RUNS = 3
 
 
 @pytest.fixture
-def served(workdir: Path, tmp_path: Path) -> Iterator[Cli]:
-    running = start_server(tmp_path / "soak.sqlite")
-    try:
-        yield Cli(env={"SUPEROFFICE_URL": running.url, "SUPEROFFICE_TOKEN": DEMO_TOKEN}, server=running)
-    finally:
-        stop_server(running)
+def served(http_cli: Cli) -> Cli:
+    """The CLI against an emulator served over loopback HTTP (conftest.py)."""
+    return http_cli
 
 
 def stats(server: EmulatorServer) -> dict:  # type: ignore[type-arg]

@@ -22,9 +22,12 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from _fuzz_depth import examples
 from _reliability import write_requests
 from conftest import DEMO_TOKEN, ROOT, EmulatorServer, start_server, stop_server
 from reconciler.cli import main
+
+pytestmark = pytest.mark.slow  # see docs/development.md
 
 SOURCE = (ROOT / "examples" / "connections.yaml").read_text(encoding="utf-8").splitlines()
 KEYS = [
@@ -88,7 +91,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[EmulatorS
 counts = {"examples": 0, "stopped_before_writing": 0, "applied": 0}
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# At least 100 even in the quick profile: about one run in nine gets through to applying,
+# and test_the_fuzzing_reached_both_outcomes needs one (25 runs would miss it ~5% of the time).
+@settings(max_examples=max(100, examples(300)), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=mutated())
 def test_fuzzed_manifests_never_crash_and_never_write_when_refused(
     served: tuple[EmulatorServer, Path], text: str

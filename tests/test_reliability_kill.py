@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from _reliability import CrmCensus, ManifestSet, Runner, census, emulator_process
+from _reliability import CrmCensus, ManifestSet, Runner, census, runner_on_a_served_emulator
+
+pytestmark = pytest.mark.slow  # see docs/development.md
 
 SLOW = {"latency_ms": 30, "jitter_ms": 50, "fault_seed": 7}
 V1 = ManifestSet(erp=15, quotes=10, version=1)
@@ -45,10 +47,8 @@ def _assert_converged(runner: Runner, manifests: Path, expected: ManifestSet) ->
 
 @pytest.fixture
 def runner(tmp_path: Path) -> Iterator[Runner]:
-    work = tmp_path / "work"
-    work.mkdir()
-    with emulator_process(tmp_path) as emulator:
-        yield Runner(emulator, work)
+    with runner_on_a_served_emulator(tmp_path) as running:
+        yield running
 
 
 # Progress lines after which to kill: 0 = right after the plan, while connectors are

@@ -11,12 +11,19 @@ from _builders import CANARY, connector, desired, erp, live_visma, quote
 from reconciler.crm.live import LiveConnector
 from reconciler.plan.model import Change, FieldChange, Plan, TestResult
 from reconciler.plan.planner import make_plan
-from reconciler.render.json_plan import JsonPlan, render_json, render_plan_schema
+from reconciler.plan.document import JsonPlan
+from reconciler.render.json_plan import render_json, render_plan_schema
 from reconciler.render.markdown import render_markdown
-from reconciler.render.text import plan_as_text, render_text
+from reconciler.render.text import render_text
 from reconciler.secrets import Sensitive
 
 SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / "plan.schema.json"
+
+
+def text_of(plan: Plan, *, show_unchanged: bool = False) -> str:
+    out = io.StringIO()
+    render_text(plan, out, color=False, show_unchanged=show_unchanged)
+    return out.getvalue()
 
 
 def drifted_plan() -> Plan:
@@ -55,13 +62,13 @@ def test_text_colours_on_request_and_honours_no_color(monkeypatch):
 
 
 def test_no_changes_says_so():
-    text = plan_as_text(make_plan(desired(connector(), erp(), quote()), live_visma()))
+    text = text_of(make_plan(desired(connector(), erp(), quote()), live_visma()))
     assert "No changes. 3 object(s) match the manifests." in text
 
 
 def test_canary_secret_appears_in_no_output_format():
     plan = drifted_plan()
-    outputs = [plan_as_text(plan), plan_as_text(plan, show_unchanged=True), render_json(plan), render_markdown(plan), repr(plan)]
+    outputs = [text_of(plan), text_of(plan, show_unchanged=True), render_json(plan), render_markdown(plan), repr(plan)]
     for output in outputs:
         assert CANARY not in output
         assert "old-" not in output
@@ -120,6 +127,6 @@ def test_creates_do_not_list_empty_fields():
     from _builders import empty_live
 
     plan = make_plan(desired(connector(), erp(description=""), quote()), empty_live())
-    text = plan_as_text(plan)
+    text = text_of(plan)
     assert "users: []" not in text and "description:" not in text
     assert "everyone: true" in text

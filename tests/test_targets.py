@@ -7,25 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from _manifest_texts import ERP_UP_TO_CONFIG, SYNC_FLOW
 from conftest import DEMO_TOKEN, Cli, EmulatorServer
 from reconciler.diagnostics import DiagnosticError, Location
 from reconciler.project import load_project
 
 CANARY = "canary-5d1e-credential-do-not-print"
 
-MANIFEST = """\
-apiVersion: erp-reconciler/v1
-kind: SyncConnector
-metadata: {name: Visma.net}
-spec: {url: https://connectors.example.com/visma}
----
-apiVersion: erp-reconciler/v1
-kind: ErpConnection
-metadata: {name: Visma Production}
-spec:
-  connector: Visma.net
-  scope: {everyone: true}
-  config:
+MANIFEST = SYNC_FLOW + "---\n" + ERP_UP_TO_CONFIG + """\
     CompanyId: ${var:CompanyId}
     ApiKey: ${file:examples/secrets/visma-production-api-key.txt}
     Environment: ${var:Environment}

@@ -8,26 +8,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from _manifest_texts import ERP_UP_TO_CONFIG, SYNC_FLOW
+from conftest import Cli
 from reconciler.cli import main
 from reconciler.manifest.schema import manifest_json_schema_text
 
 ROOT = Path(__file__).resolve().parent.parent
 CANARY = "canary-91c2-DO-NOT-PRINT"
 
-SYNC = """\
-apiVersion: erp-reconciler/v1
-kind: SyncConnector
-metadata: {name: Visma.net}
-spec: {url: https://connectors.example.com/visma}
-"""
-ERP_WITH_SECRET = """\
-apiVersion: erp-reconciler/v1
-kind: ErpConnection
-metadata: {name: Visma Production}
-spec:
-  connector: Visma.net
-  scope: {everyone: true}
-  config:
+SYNC = SYNC_FLOW
+ERP_WITH_SECRET = ERP_UP_TO_CONFIG + """\
     ApiKey: ${env:CANARY_KEY}
     Header: 'Bearer ${env:CANARY_KEY}'
 """
@@ -86,9 +76,10 @@ def test_errors_as_json(tmp_path: Path) -> None:
     }
 
 
-def test_missing_f_is_a_usage_error() -> None:
+def test_missing_f_is_a_usage_error_with_exit_1_not_2() -> None:
+    # 2 means "changes" under plan --detailed-exitcode; a usage error must never read as that.
     result = run("validate")
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert "Missing option '-f'" in result.stderr
 
 
@@ -106,7 +97,7 @@ def test_unexpected_failure_is_a_clean_error(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setattr("reconciler.commands.validate.load_desired", explode)
     result = run("validate", "-f", str(tmp_path))
     assert result.exit_code == 1
-    assert "internal error while validating (KeyError)" in result.stderr
+    assert "internal error (KeyError)" in result.stderr
     assert CANARY not in everything(result) and "Traceback" not in everything(result)
 
 
@@ -127,10 +118,12 @@ def test_canary_secret_never_appears_in_validate_output(tmp_path: Path, output: 
     (tmp_path / "a.yaml").write_text(text)
     (tmp_path / "b.yaml").write_text(SYNC)  # a duplicate name: errors in another file too
     for target in (tmp_path / "a.yaml", tmp_path):
-        result = run("validate", "-f", str(target), "-o", output, env={"CANARY_KEY": CANARY})
-        assert CANARY not in everything(result)
-        assert "Traceback" not in everything(result)
-    valid_run = run("validate", "-f", str(tmp_path / "a.yaml"), "-o", output, env={"CANARY_KEY": CANARY})
+        for strict in ((), ("--require-secrets",)):
+            result = run("validate", "-f", str(target), "-o", output, *strict, env={"CANARY_KEY": CANARY})
+            assert CANARY not in everything(result)
+            assert "Traceback" not in everything(result)
+    valid_run = run("validate", "-f", str(tmp_path / "a.yaml"), "-o", output, "--require-secrets",
+                    env={"CANARY_KEY": CANARY})
     assert valid_run.exit_code == (0 if extra == "" else 1)
 
 
@@ -143,3 +136,44 @@ def test_schema_command_prints_the_committed_schema() -> None:
         "reconcile schema > schemas/manifest.schema.json"
     )
     assert result.stdout == manifest_json_schema_text()
+
+
+def test_validate_works_without_the_secrets_and_says_which_are_missing(tmp_path: Path) -> None:
+    # A laptop or a pre-commit hook has no production secrets: validate checks everything else.
+    (tmp_path / "a.yaml").write_text(SYNC + "---\n" + ERP_WITH_SECRET.replace(
+        "    Header: 'Bearer ${env:CANARY_KEY}'\n", "    Token: ${file:absent-token.txt}\n"))
+    result = run("validate", "-f", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Valid: 2 resources")
+    notes = result.stderr.splitlines()
+    assert notes[0].startswith(f"note: {tmp_path / 'a.yaml'}:13:5: ErpConnection/Visma Production: config value "
+                               "'ApiKey': environment variable CANARY_KEY is not set")
+    assert "absent-token.txt" in notes[1] and notes[1].endswith("plan and apply refuse it")
+    as_json = json.loads(run("validate", "-f", str(tmp_path), "-o", "json").stdout)
+    assert as_json["valid"] is True and [n["line"] for n in as_json["notes"]] == [13, 14]
+
+    strict = run("validate", "-f", str(tmp_path), "--require-secrets")
+    assert strict.exit_code == 1
+    assert strict.stderr.splitlines()[-1] == "Invalid: 2 errors in 1 file"
+
+
+def test_validate_still_refuses_a_broken_secret_file(tmp_path: Path) -> None:
+    (tmp_path / "token-dir").mkdir()  # exists, but is no file: not a secret that is merely absent
+    (tmp_path / "a.yaml").write_text(SYNC + "---\n" + ERP_WITH_SECRET.replace("${env:CANARY_KEY}", "${file:token-dir}"))
+    result = run("validate", "-f", str(tmp_path))
+    assert result.exit_code == 1
+
+
+@pytest.mark.parametrize("command", [("plan",), ("apply", "--auto-approve")], ids=["plan", "apply"])
+def test_plan_and_apply_refuse_a_missing_secret_with_file_line_before_any_request(
+    http_cli: Cli, command: tuple[str, ...]
+) -> None:
+    manifest = Path("examples/connections.yaml")
+    manifest.write_text(manifest.read_text().replace("${file:secrets/visma-production-api-key.txt}", "${env:UNSET_KEY}"))
+    assert http_cli.server is not None
+    http_cli.server.reset_requests()
+    result = http_cli(command[0], "-f", "examples/", *command[1:])
+    assert result.exit_code == 1
+    assert "examples/connections.yaml:32:5: ErpConnection/Visma Production: config value 'ApiKey': " \
+           "environment variable UNSET_KEY is not set" in result.stderr
+    assert http_cli.server.request_total() == 0

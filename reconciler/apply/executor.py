@@ -6,22 +6,30 @@ are independent and run concurrently (the client bounds the concurrency).
 Just before each write the object is read again and compared with the plan's
 fingerprint: if someone changed it meanwhile, that change fails and the
 changes that depend on it are skipped; nothing else stops.
+
+The plan is the whole input: besides the desired states it carries the ids the
+manifests' names resolve to and the config still to check (`Change.inputs`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
-from reconciler.apply.report import Outcome, Status
+from reconciler.plan.outcome import Outcome, Status
+from reconciler.apply.mdo_lists import lists_for
+from reconciler.apply.sync_apply import SyncFailed, apply_priorities, apply_sync
+from reconciler.apply.url_switch import url_switch_problems
 from reconciler.connection_tests import ERP_FAILED, explain
 from reconciler.crm.client import CrmClient
 from reconciler.crm.errors import CrmError
-from reconciler.crm.live import FieldMeta, ListItem, Live, LiveConnector, LiveErpConnection, LiveQuoteConnection
-from reconciler.manifest.models import Desired, Kind
+from reconciler.crm.live import LiveConnector, LiveErpConnection, LiveQuoteConnection
+from reconciler.manifest.models import Kind
 from reconciler.plan.fingerprint import fingerprint
 from reconciler.plan.model import (
+    Access,
     Change,
     ConfigWire,
     ConnectorState,
@@ -29,11 +37,13 @@ from reconciler.plan.model import (
     Plan,
     QuoteConnectionState,
     TestResult,
+    deletes,
+    writes,
 )
 from reconciler.plan.values import desired_config
+from reconciler.secrets import mask_echoed
 
 Progress = Callable[[Outcome], None]
-UPSERT = ("create", "update", "restore")
 PHASES: tuple[tuple[Kind, bool], ...] = (
     ("SyncConnector", True),
     ("ErpConnection", True),
@@ -55,19 +65,13 @@ class ChangeFailed(Exception):
 
 
 class Executor:
-    def __init__(
-        self, client: CrmClient, plan: Plan, live: Live, desired: Desired, progress: Progress | None = None
-    ) -> None:
+    def __init__(self, client: CrmClient, plan: Plan, progress: Progress | None = None) -> None:
         self.client = client
         self.plan = plan
-        self.live = live
-        self.desired = {r.ref: r for r in desired.resources}
         self.progress = progress
         self.status: dict[str, Status] = {}
         # Ids by name, from the plan (live objects it maps to) and from what this run creates.
-        self.ids: dict[str, int] = {c.ref: c.live_id for c in plan.changes if c.live_id is not None and c.action != "soft-delete"}
-        self.user_ids = {u.login: u.id for u in live.users}
-        self.group_ids = {g.name: g.id for g in live.groups}
+        self.ids: dict[str, int] = {c.ref: c.live_id for c in plan.changes if c.live_id is not None and not deletes(c.action)}
         self.existing_names: dict[Kind, set[str]] = {}
 
     async def run(self) -> list[Outcome]:
@@ -75,7 +79,7 @@ class Executor:
         for kind, upsert in PHASES:
             changes = [
                 c for c in self.plan.changes
-                if c.kind == kind and c.is_change and (c.action in UPSERT) == upsert
+                if c.kind == kind and c.is_change and writes(c.action) == upsert
             ]
             if not changes:
                 continue
@@ -85,8 +89,30 @@ class Executor:
             phase = list(await asyncio.gather(*(self._one(c) for c in changes)))
             if creates:
                 phase = await self._settle_create_races(kind, creates, phase)
+            if kind == "ErpConnection" and upsert:
+                phase = await self._sync_priorities(phase)
             outcomes += phase
         return outcomes
+
+    async def _sync_priorities(self, phase: list[Outcome]) -> list[Outcome]:
+        """After the ERP connections are saved: the sync priority order, once, when a
+        connection that manages its priority changed."""
+        managed = sorted(
+            (c.desired.sync_spec.priority, c.name) for c in self.plan.changes
+            if isinstance(c.desired, ErpConnectionState) and c.desired.sync_spec is not None
+            and c.desired.sync_spec.priority is not None
+        )
+        names = {name for _, name in managed}
+        touched = [o for o in phase if o.name in names and o.status == "done"]
+        if not touched:
+            return phase
+        try:
+            saved = await apply_priorities(self.client, [name for _, name in managed])
+        except CrmError as error:
+            return [replace(o, status="failed", message=f"{o.message}; the sync priority order was not saved: {error}")
+                    if o is touched[0] else o for o in phase]
+        note = "; sync priority order saved" if saved else ""
+        return [replace(o, message=o.message + note) if o is touched[0] else o for o in phase]
 
     async def _settle_create_races(self, kind: Kind, creates: list[Change], outcomes: list[Outcome]) -> list[Outcome]:
         """Two applies at once can both pass the name check and both create a name: the
@@ -144,13 +170,16 @@ class Executor:
                 outcome = Outcome(change.kind, change.name, change.action, "failed", failure.message, failure.test, change.live_id)
             except CrmError as error:
                 outcome = Outcome(change.kind, change.name, change.action, "failed", str(error), live_id=change.live_id)
+            # A message can quote the CRM or the connector, which may echo a value sent to them.
+            secrets = getattr(change.desired, "config", {}).values()
+            outcome = replace(outcome, message=mask_echoed(outcome.message, secrets))
         self.status[change.ref] = outcome.status
         if self.progress is not None:
             self.progress(outcome)
         return outcome
 
     async def _execute(self, change: Change) -> tuple[str, int | None, TestResult | None]:
-        if change.action == "soft-delete":
+        if deletes(change.action):
             return await self._soft_delete(change), change.live_id, None
         if change.kind == "SyncConnector":
             return await self._connector(change), self.ids.get(change.ref), None
@@ -165,8 +194,8 @@ class Executor:
         if kind == "SyncConnector":
             return await self.client.get_connectors_with_urls()
         if kind == "ErpConnection":
-            return await self.client.get_all_connections(include_deleted=False)
-        return await self.client.get_all_quote_connections(with_config=False)
+            return await self.client.get_all_connections(include_deleted=False, with_config=False)
+        return await self.client.get_all_quote_connections(with_config=False, include_deleted=False)
 
     async def _live_names(self, kind: Kind) -> set[str]:
         """Names in use now (not deleted): a create must not make a second one."""
@@ -197,12 +226,11 @@ class Executor:
             raise ChangeFailed(f"{ref} does not exist in the CRM (it was not created)")
         return found
 
-    def _scope(self, state: ErpConnectionState | QuoteConnectionState) -> dict[str, object]:
-        return {
-            "all_access": state.everyone,
-            "associate_ids": tuple(sorted(self.user_ids[u] for u in state.users)),
-            "group_ids": tuple(sorted(self.group_ids[g] for g in state.groups)),
-        }
+    @staticmethod
+    def _access(change: Change) -> dict[str, object]:
+        access = change.inputs.access
+        assert isinstance(access, Access), "the planner resolves the access of every connection it writes"
+        return {"all_access": access.all_access, "associate_ids": access.associate_ids, "group_ids": access.group_ids}
 
     # -- kinds -----------------------------------------------------------------
     async def _soft_delete(self, change: Change) -> str:
@@ -226,84 +254,145 @@ class Executor:
     async def _connector(self, change: Change) -> str:
         state = change.desired
         assert isinstance(state, ConnectorState)
+        current = None if change.action == "create" else await self._fresh(change)
         if change.action == "create":
             self._check_name_free(change)
+        if current is None or current.url != state.url:
+            await self._check_connector_url(state.url)
+        if current is None:
             saved = await self.client.save_connector(0, state.name, state.url)
             self.ids[change.ref] = saved.id
             return f"created (id {saved.id})"
-        current = await self._fresh(change)
+        assert isinstance(current, LiveConnector)
+        if current.url != state.url:
+            switch = change.inputs.url_switch
+            assert switch is not None, "the planner lists the connections of every connector that moves"
+            problems = await url_switch_problems(self.client, current, state.url, switch)
+            if problems:
+                raise ChangeFailed("not switched to the new URL (its connections keep the old one): " + "; ".join(problems))
         saved = await self.client.save_connector(current.id, state.name, state.url, deleted=False)
         self.ids[change.ref] = saved.id
         return "restored" if change.action == "restore" else "updated"
 
+    async def _check_connector_url(self, url: str) -> None:
+        """As the admin UI does: a new or changed connector URL is saved only once a
+        connector answers there (TestConnectorUrl says "NoError")."""
+        code = await self.client.test_connector_url(url)
+        if code != "NoError":
+            raise ChangeFailed(
+                f"not saved: no connector answers at {url} (TestConnectorUrl: {code}); "
+                "check the URL and that the connector service is running"
+            )
+
     async def _erp_config(self, change: Change, state: ErpConnectionState, connector_id: int) -> Mapping[str, ConfigWire]:
         """The plan's config, or, when the connector's fields were unknown at plan time
         (it is registered by this run), the manifest's values checked against them now."""
-        if connector_id in self.live.erp_fields:
+        late = change.inputs.late_config
+        if late is None:
             return state.config
         fields = await self.client.get_erp_config_fields(connector_id)
-        resource = self.desired.get(change.ref)
-        if resource is None:
-            return state.config
-        lists = await self._lists(fields)
-        result = desired_config(fields, resource.config, None, lists)
+        result = desired_config(fields, late.written, None, await lists_for(self.client, fields, late.lists))
         if result.problems:
             details = "; ".join(f"{message}" + (f" ({hint})" if hint else "") for _, message, hint in result.problems)
             raise ChangeFailed(f"its config does not fit connector '{state.connector}': {details}")
         return result.values
 
-    async def _lists(self, fields: Sequence[FieldMeta]) -> dict[str, tuple[ListItem, ...]]:
-        names = {f.list_name for f in fields if f.field_type == "List" and f.list_name}
-        lists = {name: self.live.lists[name] for name in names if name in self.live.lists}
-        missing = sorted(names - set(lists))
-        fetched = await asyncio.gather(*(self.client.get_mdo_list(name) for name in missing))
-        return {**lists, **dict(zip(missing, fetched))}
-
     async def _erp(self, change: Change) -> tuple[str, TestResult | None]:
+        """In the admin UI's order: test the config (OK stays disabled until the test
+        passes, so a failing config is never stored), deactivate an active one, save
+        inactive, have the CRM read the connector's actor types and fields for a new
+        one, then test the saved connection and activate it."""
         state = change.desired
         assert isinstance(state, ErpConnectionState)
         connector_id = self._id(f"SyncConnector/{state.connector}")
         config = await self._erp_config(change, state, connector_id)
-        fields = dict(
-            connector_id=connector_id, name=state.name, description=state.description,
-            active=False, deleted=False, config=dict(config), **self._scope(state),
-        )
+        current: LiveErpConnection | None = None
         if change.action == "create":
             self._check_name_free(change)
+        else:
+            fresh = await self._fresh(change)
+            assert isinstance(fresh, LiveErpConnection)
+            current = fresh
+            if change.action == "update" and all(f.path.startswith("sync.") for f in change.fields):
+                return await self._sync_only(current, state)
+        started = time.perf_counter()
+        passed = await self.client.test_erp_by_config(connector_id=connector_id, config=config)
+        tested = TestResult("passed" if passed else "failed", "" if passed else ERP_FAILED, time.perf_counter() - started)
+        if not passed:
+            raise ChangeFailed("not saved: its connection test failed", tested)
+        fields = dict(
+            connector_id=connector_id, name=state.name, description=state.description,
+            active=False, deleted=False, config=dict(config), **self._access(change),
+        )
+        if current is None:
             saved = await self.client.save_connection(LiveErpConnection(id=0, guid="", **fields))  # type: ignore[arg-type]
             verb = f"created inactive (id {saved.id})"
         else:
-            current = await self._fresh(change)
-            assert isinstance(current, LiveErpConnection)
             if current.active:
                 # As the admin UI does it: deactivate, save, test, activate.
-                reasons = await self.client.toggle_connection_active(current.id)
+                reasons = await self.client.toggle_connection_active(current.id, expect_active=False)
                 if reasons:
                     raise ChangeFailed("could not deactivate it before saving: " + "; ".join(reasons))
             saved = await self.client.save_connection(replace(current, **fields))  # type: ignore[arg-type]
             verb = "restored inactive" if change.action == "restore" else "saved inactive"
         self.ids[change.ref] = saved.id
+        if (current is None or current.connector_id != connector_id) and not await self.client.update_connection_fields(saved.id):
+            raise ChangeFailed(
+                f"{verb}, but the CRM could not read the connector's actor types and fields "
+                "(UpdateConnectionFields failed), so it was not activated; check that the connector answers",
+                tested,
+            )
+        if state.sync_spec is not None:
+            verb += await self._sync(saved.id, state)
         if not state.active:
             if saved.active:  # a server that ignored Active on save
-                await self.client.toggle_connection_active(saved.id)
-            return f"{verb}; stays inactive as the manifest says", None
-        if not await self.client.test_erp_by_id(saved.id):
-            test = TestResult("failed", ERP_FAILED)
-            raise ChangeFailed(f"{verb}, but its connection test failed, so it was not activated", test)
+                await self.client.toggle_connection_active(saved.id, expect_active=False)
+            return f"{verb}; tested; stays inactive as the manifest says", tested
+        started = time.perf_counter()
+        passed = await self.client.test_erp_by_id(saved.id)
+        seconds = time.perf_counter() - started
+        if not passed:
+            test = TestResult("failed", ERP_FAILED, seconds)
+            raise ChangeFailed(f"{verb}, but its saved connection failed its test, so it was not activated", test)
         if not saved.active:
-            reasons = await self.client.toggle_connection_active(saved.id)
+            reasons = await self.client.toggle_connection_active(saved.id, expect_active=True)
             if reasons:
-                raise ChangeFailed(f"{verb} and tested, but the CRM refused to activate it: " + "; ".join(reasons), TestResult("passed"))
-        return f"{verb.replace(' inactive', '')}, tested and activated", TestResult("passed")
+                raise ChangeFailed(f"{verb} and tested, but the CRM refused to activate it: " + "; ".join(reasons),
+                                   TestResult("passed", seconds=seconds))
+        return f"{verb.replace(' inactive', '')}, tested and activated", TestResult("passed", seconds=seconds)
+
+    async def _sync(self, connection_id: int, state: ErpConnectionState) -> str:
+        assert state.sync_spec is not None
+        try:
+            done = await apply_sync(self.client, connection_id, state.sync_spec)
+        except SyncFailed as failure:
+            raise ChangeFailed(f"saved, but its sync configuration was not applied: {failure}") from None
+        return f"; sync configuration applied ({', '.join(done)})" if done else ""
+
+    async def _sync_only(self, current: LiveErpConnection, state: ErpConnectionState) -> tuple[str, TestResult | None]:
+        """Only the sync configuration differs: it is changed on the connection as it is,
+        active or not. The admin guide asks for deactivation only when config fields
+        change (docs/en/erp/admin/update-connection.md); the CRM applies mapping edits
+        at its next sync run."""
+        self.ids[f"ErpConnection/{state.name}"] = current.id
+        message = "sync configuration applied" + (await self._sync(current.id, state)).removeprefix(
+            "; sync configuration applied")
+        if state.active and not current.active:
+            reasons = await self.client.toggle_connection_active(current.id, expect_active=True)
+            if reasons:
+                raise ChangeFailed(f"{message}, but the CRM refused to activate it: " + "; ".join(reasons))
+            message += "; activated"
+        return message, None
 
     async def _quote(self, change: Change) -> tuple[str, TestResult | None]:
         state = change.desired
         assert isinstance(state, QuoteConnectionState)
         erp_id = self._id(f"ErpConnection/{state.erp_connection}")
         # Test first: a quote connection whose test fails is never saved.
+        started = time.perf_counter()
         outcome = await self.client.test_quote_connection(state.connector, state.config)
         explanation = explain(outcome, state.config)
-        test = TestResult("passed" if outcome.ok else "failed", explanation)
+        test = TestResult("passed" if outcome.ok else "failed", explanation, time.perf_counter() - started)
         if not outcome.ok:
             raise ChangeFailed(f"not saved: its connection test failed: {explanation or 'no explanation given'}", test)
         if change.action == "create":
@@ -317,7 +406,7 @@ class Executor:
             base = current
         payload = replace(
             base, name=state.name, description=state.description, connector_name=state.connector,
-            erp_connection_id=erp_id, deleted=False, config={}, **self._scope(state),  # type: ignore[arg-type]
+            erp_connection_id=erp_id, deleted=False, config={}, **self._access(change),  # type: ignore[arg-type]
         )
         saved = await self.client.save_quote_connection(payload)
         self.ids[change.ref] = saved.id
@@ -326,7 +415,5 @@ class Executor:
         return f"{verb} and tested", test
 
 
-async def execute(
-    client: CrmClient, plan: Plan, live: Live, desired: Desired, progress: Progress | None = None
-) -> list[Outcome]:
-    return await Executor(client, plan, live, desired, progress).run()
+async def execute(client: CrmClient, plan: Plan, progress: Progress | None = None) -> list[Outcome]:
+    return await Executor(client, plan, progress).run()

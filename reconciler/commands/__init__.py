@@ -14,4 +14,7 @@ def registered() -> list[click.Command]:
     from reconciler.commands.apply import apply; commands.append(apply)  # noqa: E702
     from reconciler.commands.emulator import emulator; commands.append(emulator)  # noqa: E702
     from reconciler.commands.export import export; commands.append(export)  # noqa: E702
+    from reconciler.commands.doctor import doctor; commands.append(doctor)  # noqa: E702
+    from reconciler.commands.targets import targets; commands.append(targets)  # noqa: E702
+    from reconciler.commands.summarize import summarize; commands.append(summarize)  # noqa: E702
     return commands

@@ -11,6 +11,7 @@ import click
 
 DEFAULT_STATE = ".reconcile/emulator.sqlite"
 DEFAULT_PORT = 8765
+DEFAULT_STATE_DIR = ".reconcile/tenants"
 
 
 @click.group("emulator")
@@ -60,8 +61,35 @@ def _is_loopback(host: str) -> bool:
 @click.option("--test-latency-ms", "connector_test_latency_ms", type=click.FloatRange(min=0), default=None,
               help="Delay added to every connector test.")
 @click.option("--fault-seed", type=int, default=None, help="Seed for the deterministic fault sequence.")
+@click.option("--deny-agent", "denied_agents", multiple=True, metavar="AGENT",
+              help="Refuse this agent's calls as an Online tenant does for an app not granted it "
+                   "(repeatable), e.g. --deny-agent ErpSync.")
+@click.option("--denied-status", type=click.Choice(["401", "403"]), default=None,
+              help="The status --deny-agent answers with (default 403).")
+@click.option("--moved-to", default=None, metavar="URL",
+              help="Act as a host the tenant moved away from: every API request answers --moved-status.")
+@click.option("--moved-status", type=click.Choice(["421", "307"]), default=None,
+              help="421 Misdirected Request (default) or a 307 redirect to --moved-to.")
+@click.option("--null-method", "null_methods", multiple=True, metavar="AGENT/METHOD",
+              help="Answer this agent method with 200 null, as a failed agent call answers (repeatable), "
+                   "e.g. --null-method ErpSync/UpdateConnectionFields.")
+@click.option("--missing-method", "missing_methods", multiple=True, metavar="AGENT/METHOD",
+              help="Answer this agent method with 404, as an older server that lacks it (repeatable), "
+                   "e.g. --missing-method ErpSync/GetAllConnections.")
 @click.option("--list-config-fields/--no-list-config-fields", default=None,
-              help="GetAllConnections with ConfigFields filled (default) or null.")
+              help="GetAllConnections with ConfigFields filled, or empty (the default: documented \"without config field data\").")
+@click.option("--ticket-ttl", "ticket_ttl_s", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="System user tickets expire this many seconds after their last use (default 21600).")
+@click.option("--tenant-host", default=None, metavar="HOST",
+              help="Serve the tenant API on this host name only (others answer 421), e.g. localhost.")
+@click.option("--tenants", "tenant_count", type=click.IntRange(1, 10_000), default=None, metavar="N",
+              help="Serve N tenants, Cust10001…, each under its context path (/Cust10001/api/v1/…) with its own state.")
+@click.option("--tenant", "tenant_names", multiple=True, metavar="CONTEXT",
+              help="Serve this tenant (e.g. Cust10001) under its context path; repeatable.")
+@click.option("--tenants-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="YAML naming the tenants, each with seed keys that replace the seed's (docs/emulator.md).")
+@click.option("--state-dir", default=DEFAULT_STATE_DIR, show_default=True, type=click.Path(file_okay=False),
+              help="With tenants: one SQLite state file per tenant here.")
 def serve(
     host: str,
     port: int,
@@ -69,6 +97,12 @@ def serve(
     seed: str | None,
     allow_remote: bool,
     list_config_fields: bool | None,
+    ticket_ttl_s: float | None,
+    tenant_host: str | None,
+    tenant_count: int | None,
+    tenant_names: tuple[str, ...],
+    tenants_file: Path | None,
+    state_dir: str,
     **fault_options: Any,
 ) -> None:
     """Serve the emulator with uvicorn until Ctrl+C.
@@ -77,6 +111,7 @@ def serve(
     Examples:
       reconcile emulator serve
       reconcile emulator serve --port 0 --latency-ms 200
+      reconcile emulator serve --tenants 3       # http://127.0.0.1:8765/Cust10001/ …
     """
     import uvicorn
 
@@ -85,22 +120,62 @@ def serve(
             f"--host {host} is not a loopback address; the emulator accepts demo credentials, "
             "so it listens on 127.0.0.1 only unless you add --allow-remote"
         )
-    app = _create(state, seed, list_config_fields)
-    emu = app.state.emulator
+    tenants = _tenant_plans(tenant_count, tenant_names, tenants_file)
+    if tenants:
+        app = _create_tenants(Path(state_dir), tenants, seed, list_config_fields)
+        emulators = list(app.emulators().values())
+    else:
+        app = _create(state, seed, list_config_fields)
+        emulators = [app.state.emulator]
+    emu = emulators[0]
+    logins = [each.login for each in emulators if each.login is not None]
+    for login in logins:
+        login.options.update(
+            {k: v for k, v in (("ticket_ttl_s", ticket_ttl_s), ("tenant_host", tenant_host)) if v is not None}
+        )
+    if not logins and (ticket_ttl_s is not None or tenant_host is not None):
+        raise click.UsageError("--ticket-ttl and --tenant-host need a seed with a system_user section")
     statuses = fault_options.pop("error_statuses", ())
     fault_options["error_statuses"] = tuple(int(code) for code in statuses) or None
-    emu.injector.set(emu.injector.faults.merged(fault_options))
+    fault_options["denied_agents"] = tuple(fault_options.pop("denied_agents", ())) or None
+    fault_options["null_methods"] = tuple(fault_options.pop("null_methods", ())) or None
+    fault_options["missing_methods"] = tuple(fault_options.pop("missing_methods", ())) or None
+    for name in ("denied_status", "moved_status"):
+        if fault_options.get(name) is not None:
+            fault_options[name] = int(fault_options[name])
+    try:
+        for each in emulators:
+            each.injector.set(each.injector.faults.merged(fault_options))
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
 
     sock = _bind(host, port)
     actual_port = sock.getsockname()[1]
     url_host = f"[{host}]" if ":" in host else host
     url = f"http://{url_host}:{actual_port}/"
     click.echo(f"SuperOffice emulator listening on {url}")
-    click.echo(f"State: {state}")
+    if tenants:
+        shown = ", ".join(t.context for t in tenants[:3]) + (f", … ({len(tenants)} tenants)" if len(tenants) > 3 else "")
+        click.echo(f"Tenants: {shown}, each at {url}CONTEXT/")
+        click.echo(f"State: {state_dir}/CONTEXT.sqlite")
+    else:
+        click.echo(f"State: {state}")
     click.echo(f"Credentials: {_describe_credentials(emu.credentials)}")
-    click.echo(f"Hint: {_export_hint(url, emu.credentials)}")
+    click.echo(f"Hint: {_export_hint(url + (tenants[0].context + '/' if tenants else ''), emu.credentials)}")
+    if emu.login is not None:
+        spec = emu.login.spec
+        click.echo(
+            f"System user (demo values): export SUPEROFFICE_LOGIN_URL={url} SUPEROFFICE_CONTEXT_ID={spec.context_id} "
+            f"SUPEROFFICE_SYSTEM_USER_TOKEN='{spec.system_user_token}' SUPEROFFICE_APP_TOKEN={spec.app_token} "
+            "SUPEROFFICE_PRIVATE_KEY_FILE=demo-key.pem  # after: reconcile emulator demo-key > demo-key.pem"
+        )
     knobs = emu.injector.faults.to_dict()
-    active = {k: v for k, v in knobs.items() if v and k not in ("fault_seed", "retry_after_s")}
+    defaults = ("fault_seed", "retry_after_s", "denied_status", "moved_status")
+    active = {k: v for k, v in knobs.items() if v and k not in defaults}
+    if knobs["denied_agents"]:
+        active["denied_status"] = knobs["denied_status"]
+    if knobs["moved_to"]:
+        active["moved_status"] = knobs["moved_status"]
     if active:
         active["fault_seed"] = knobs["fault_seed"]
         click.echo("Faults: " + ", ".join(f"{k}={v}" for k, v in active.items()))
@@ -129,6 +204,9 @@ def _bind(host: str, port: int) -> socket.socket:
             f"cannot listen on {host}:{port}: {exc.strerror or exc} "
             "(use another --port, or --port 0 for a free one)"
         ) from None
+    # Listen before the URL is printed: a client that connects as soon as it reads the
+    # URL must not be refused while uvicorn is still starting (it listens again, harmlessly).
+    sock.listen(2048)
     sock.set_inheritable(True)
     return sock
 
@@ -158,11 +236,34 @@ def _export_hint(url: str, credentials: Any) -> str:
 def _create(state: str, seed: str | None, list_config_fields: bool | None) -> Any:
     from reconciler.emulator.app import create_app
     from reconciler.emulator.seed import SeedError
-    from reconciler.emulator.store import StateError
 
     try:
         return create_app(Path(state), seed_path=seed, list_config_fields=list_config_fields)
-    except (SeedError, StateError) as exc:
+    except SeedError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _tenant_plans(count: int | None, names: tuple[str, ...], tenants_file: Path | None) -> list[Any]:
+    from reconciler.emulator.seed import SeedError
+    from reconciler.emulator.tenants import TenantPlan, generated_contexts, read_tenants_file
+
+    plans = [TenantPlan(context, {}) for context in [*generated_contexts(count or 0), *names]]
+    if tenants_file is not None:
+        try:
+            plans += read_tenants_file(tenants_file)
+        except SeedError as exc:
+            raise click.ClickException(str(exc)) from None
+    return plans
+
+
+def _create_tenants(state_dir: Path, tenants: list[Any], seed: str | None, list_config_fields: bool | None) -> Any:
+    from reconciler.emulator.seed import SeedError
+    from reconciler.emulator.tenants import create_tenants_app
+
+    try:
+        return create_tenants_app(state_dir, tenants, seed_path=Path(seed) if seed else None,
+                                  list_config_fields=list_config_fields)
+    except SeedError as exc:
         raise click.ClickException(str(exc)) from None
 
 
@@ -179,13 +280,13 @@ def reset(state: str, seed: str | None) -> None:
       reconcile emulator reset
     """
     from reconciler.emulator.seed import SeedError, load_seed
-    from reconciler.emulator.store import StateError, Store
+    from reconciler.emulator.store import Store
 
     try:
         fresh = load_seed(seed)
         store, _ = Store.open(Path(state), lambda: fresh)
         store.reset(fresh)
-    except (SeedError, StateError) as exc:
+    except SeedError as exc:
         raise click.ClickException(str(exc)) from None
     source = seed or "the default seed"
     click.echo(
@@ -195,3 +296,27 @@ def reset(state: str, seed: str | None) -> None:
         f"connections, {len(fresh.quote_connections)} quote connections."
     )
     click.echo("A running `reconcile emulator serve` on this state should be restarted.")
+
+
+@emulator.command("demo-key")
+@click.option("--seed", "seed", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="Seed YAML (default: the demo tenant).")
+def demo_key(seed: str | None) -> None:
+    """Print the demo app's private key (PEM) that the emulator's login service accepts.
+
+    A published demo value: it protects nothing and must never be registered
+    with a real SuperOffice app.
+
+    \b
+    Examples:
+      reconcile emulator demo-key > demo-key.pem
+    """
+    from reconciler.emulator.seed import SeedError, load_seed
+
+    try:
+        spec = load_seed(seed).system_user
+    except SeedError as exc:
+        raise click.ClickException(str(exc)) from None
+    if spec is None:
+        raise click.ClickException("this seed has no system_user section")
+    click.echo(spec.app_private_key.strip())

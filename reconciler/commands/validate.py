@@ -2,73 +2,68 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Sequence
 
 import click
 
+from reconciler.commands._common import complete_targets, manifest_option, output_option
+from reconciler.commands.error_handler import EXIT_ERROR, EXIT_OK
 from reconciler.diagnostics import Diagnostic, DiagnosticError
+from reconciler.plan.ignored import ignored_manifests
 from reconciler.manifest.loader import load_desired
 from reconciler.manifest.models import KINDS, Desired
 from reconciler.project import load_project
+from reconciler.render.json_errors import render_errors
 
 
 @click.command("validate")
+@manifest_option
+@output_option("text", "json")
 @click.option(
-    "-f",
-    "--filename",
-    "paths",
-    multiple=True,
-    required=True,
-    metavar="PATH",
-    help="Manifest file or directory (*.yaml/*.yml, recursive). Repeatable.",
-)
-@click.option(
-    "--output",
-    "-o",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for tools.",
-)
-@click.option(
-    "--target", "target", envvar="RECONCILE_TARGET", default=None, metavar="NAME",
+    "--target", "target", envvar="RECONCILE_TARGET", default=None, metavar="NAME", shell_complete=complete_targets,
     help="Check ${var:…} references against this reconcile.yaml target's vars "
          "[default: defaultTarget, else the vars every target defines].",
 )
-def validate(paths: Sequence[str], output: str, target: str | None) -> None:
+@click.option("--require-secrets", is_flag=True,
+              help="Treat an unset ${env:…} variable or an absent ${file:…} secret as an error "
+                   "(by default validate notes it: plan and apply refuse it).")
+def validate(paths: Sequence[str], output: str, target: str | None, require_secrets: bool) -> int:
     """Check manifests without contacting the CRM.
 
     Exit 0 when valid; exit 1 with every error (file:line:col, resource,
-    what is wrong, and a hint) when not.
+    what is wrong, and a hint) when not. Works without the secrets: an unset
+    ${env:…} variable or an absent ${file:…} secret is a note, not an error,
+    unless --require-secrets.
 
     \b
     Examples:
       reconcile validate -f examples/
       reconcile validate -f manifests/ --target production
       reconcile validate -f manifests/ --output json
+      reconcile validate -f manifests/ --require-secrets   # in CI, where the secrets are
     """
+    unavailable: list[Diagnostic] | None = None if require_secrets else []
+    # Invalid manifests are validate's answer, not a failure of the command: reported here.
     try:
-        desired = load_desired(paths, variables=load_project().validation_vars(target))
+        project = load_project()
+        desired = load_desired(paths, variables=project.validation_vars(target), unavailable_secrets=unavailable)
+        ignored = ignored_manifests(desired, project.ignore_map())
+        if ignored:
+            raise DiagnosticError(ignored)
     except DiagnosticError as exc:
         _report_errors(list(exc.diagnostics), output)
-        raise SystemExit(1) from None
-    except Exception as exc:  # noqa: BLE001 - the user gets a message, never a traceback
-        # Only the type: an unexpected message could carry anything, even a secret.
-        problem = Diagnostic(
-            f"internal error while validating ({type(exc).__name__}); this is a bug in reconcile",
-            hint="please report it with the command you ran",
-        )
-        _report_errors([problem], output)
-        raise SystemExit(1) from None
-    _report_valid(desired, output)
+        return EXIT_ERROR
+    _report_valid(desired, output, notes=unavailable or [])
+    return EXIT_OK
 
 
-def _report_valid(desired: Desired, output: str) -> None:
+def _report_valid(desired: Desired, output: str, *, notes: list[Diagnostic]) -> None:
     if output == "json":
-        click.echo(json.dumps({"valid": True, "resources": len(desired.resources), "errors": []}, indent=2))
+        click.echo(render_errors([], valid=True, resources=len(desired.resources), notes=notes))
         return
+    for note in notes:
+        click.echo(f"note: {note}; validate goes on without it, plan and apply refuse it", err=True)
     click.echo(summary(desired))
 
 
@@ -86,8 +81,7 @@ def summary(desired: Desired) -> str:
 
 def _report_errors(problems: list[Diagnostic], output: str) -> None:
     if output == "json":
-        click.echo(json.dumps({"valid": False, "resources": 0,
-                               "errors": [p.to_dict() for p in problems]}, indent=2))
+        click.echo(render_errors(problems, valid=False, resources=0))
         return
     for problem in problems:
         click.echo(str(problem), err=True)

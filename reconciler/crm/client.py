@@ -1,42 +1,30 @@
-"""The async SuperOffice client: the only code that speaks HTTP to the CRM.
+"""The async SuperOffice client: one typed method per endpoint the tool uses.
 
-One typed method per endpoint the tool uses; bodies are mapped to and from the
-dataclasses in `live.py` by `wire.py`. Every request goes through `_send`:
-bounded concurrency, timeouts, retries (policy in `retry.py`) and errors that
-name the endpoint and never include a request body.
+Endpoints are thin: each says which agent method or REST path to call with what
+(`self.http`, the HTTP policy in `http.py`) and maps the answer to and from the
+dataclasses in `live.py` with `wire.py`. Which config values are secret is
+decided in one place, `masking.py`: values of Password-type fields come back
+wrapped in `Sensitive`, and `Sensitive` values are revealed only when a body is
+built (`wire.config_to_wire`).
 
-Config values of Password-type fields come back wrapped in `Sensitive`, and
-`Sensitive` values are revealed only when a body is built. For that the client
-keeps each connector's field metadata (fetched once per client, shared by
-concurrent callers).
+A new group of endpoints (e.g. the sync configuration API) is a module of its
+own whose functions take a `CrmHttp` (`client.http`) and use `http.agent(...)`
+and `http.parse(...)` as the methods here do; see docs/architecture.md.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import random
+from collections.abc import Mapping
 from dataclasses import replace
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
-import httpx
 
-from reconciler.crm import retry, wire
-from reconciler.crm.errors import (
-    CREDENTIAL_VARIABLES,
-    CrmAuthError,
-    CrmError,
-    CrmNotFoundError,
-    CrmProtocolError,
-    CrmRequestError,
-    CrmServerError,
-    CrmUnavailableError,
-    CrmWriteUncertainError,
-    server_message,
-)
+from reconciler.crm import wire
+from reconciler.crm.errors import CrmProtocolError, CrmServerError
+from reconciler.crm.http import NO_BODY, CrmHttp, HttpOptions, ProbeAnswer
 from reconciler.crm.live import (
     FieldMeta,
     Group,
@@ -47,64 +35,35 @@ from reconciler.crm.live import (
     User,
     WireValue,
 )
-from reconciler.crm.wire import Json, TestOutcome, WireError
+from reconciler.crm.masking import ConfigMasking
+from reconciler.crm.wire import Json, TestOutcome
 
-Sleep = Callable[[float], Awaitable[None]]
-_T = TypeVar("_T")
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack for **kwargs is Python 3.12
+
 _Conn = TypeVar("_Conn", LiveErpConnection, LiveQuoteConnection)
-_NO_BODY = object()
+_MAX_ARCHIVE_PAGES = 10_000
 
 
 class CrmClient:
     """Async context manager: `async with CrmClient(url, headers=...) as crm: ...`."""
 
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        headers: Mapping[str, str] = {},
-        transport: httpx.AsyncBaseTransport | None = None,
-        parallelism: int = 8,
-        timeout: float = 30.0,
-        max_retries: int = 5,
-        backoff_base: float = 0.5,
-        backoff_max: float = 30.0,
-        retry_after_max: float = 60.0,
-        sleep: Sleep = asyncio.sleep,
-        rng: random.Random | None = None,
-        auth_hint: str | None = None,
-    ) -> None:
-        if parallelism < 1:
-            raise ValueError("parallelism must be at least 1")
-        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
-        self._headers = {"Accept": "application/json", **dict(headers)}
-        self._transport = transport
-        self._timeout = timeout
-        self._semaphore = asyncio.Semaphore(parallelism)
-        self._max_retries = max_retries
-        self._backoff_base = backoff_base
-        self._backoff_max = backoff_max
-        self._retry_after_max = retry_after_max
-        self._sleep = sleep
-        self._rng = rng or random.Random()
-        self._auth_hint = auth_hint or f"set {CREDENTIAL_VARIABLES}"
-        self._http: httpx.AsyncClient | None = None
-        self.request_count = 0  # requests actually sent, retries included
-        # Field metadata, one shared task per connector (concurrent callers wait on it).
-        self._erp_fields: dict[int, asyncio.Task[tuple[FieldMeta, ...]]] = {}
-        self._quote_fields: dict[str, asyncio.Task[tuple[FieldMeta, ...]]] = {}
-        # Which connector a connection uses, learnt from every read, to protect config reads.
-        self._erp_connector_of: dict[int, int] = {}
-        self._quote_connector_of: dict[int, str] = {}
+    def __init__(self, base_url: str, **options: Unpack[HttpOptions]) -> None:
+        """`options` are the HTTP policy's knobs (`CrmHttp`): headers, transport, parallelism, timeouts, retries."""
+        self.http = CrmHttp(base_url, **options)
+        self.masking = ConfigMasking(self._fetch_erp_fields, lambda name: self._fetch_quote_fields(name, 0))
+
+    @property
+    def base_url(self) -> str:
+        return self.http.base_url
+
+    @property
+    def request_count(self) -> int:
+        """Requests actually sent, retries included."""
+        return self.http.request_count
 
     async def __aenter__(self) -> CrmClient:
-        self._http = httpx.AsyncClient(
-            headers=self._headers,
-            transport=self._transport,
-            timeout=httpx.Timeout(self._timeout),
-            verify=True,  # always; there is deliberately no way to turn it off
-            follow_redirects=False,
-        )
+        self.http.open()
         return self
 
     async def __aexit__(
@@ -113,159 +72,20 @@ class CrmClient:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        for task in [*self._erp_fields.values(), *self._quote_fields.values()]:
-            if not task.done():
-                task.cancel()
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        self.masking.cancel()
+        await self.http.aclose()
 
-    # --- transport -------------------------------------------------------------
-
-    async def _agent(
-        self, agent: str, method: str, body: Json = _NO_BODY, *, params: Mapping[str, Any] | None = None
-    ) -> Json:
-        return await self._send(
-            "POST",
-            f"Agents/{agent}/{method}",
-            endpoint=f"{agent}/{method}",
-            read=retry.is_read(method),
-            body=body,
-            params=params,
-        )
-
-    async def _get(self, path: str, *, params: Mapping[str, Any] | None = None) -> Json:
-        return await self._send("GET", path, endpoint=f"GET {path}", read=True, params=params)
-
-    async def _send(
-        self,
-        verb: str,
-        path: str,
-        *,
-        endpoint: str,
-        read: bool,
-        body: Json = _NO_BODY,
-        params: Mapping[str, Any] | None = None,
-    ) -> Json:
-        if self._http is None:
-            raise RuntimeError("CrmClient must be used as 'async with CrmClient(...)'")
-        url = self.base_url + "api/v1/" + path
-        content = None if body is _NO_BODY else json.dumps(body).encode("utf-8")
-        headers = {"Content-Type": "application/json"} if content is not None else None
-        attempt = 0
-        while True:
-            error: httpx.TransportError | None = None
-            response: httpx.Response | None = None
-            async with self._semaphore:
-                self.request_count += 1
-                try:
-                    response = await self._http.request(
-                        verb, url, content=content, params=params, headers=headers
-                    )
-                except httpx.TransportError as exc:
-                    error = exc
-            if response is not None:
-                status = response.status_code
-                if retry.may_retry_status(status, read=read) and attempt < self._max_retries:
-                    await self._sleep(self._delay(attempt, response))
-                    attempt += 1
-                    continue
-                return self._decode(response, endpoint, read=read, attempts=attempt + 1)
-            assert error is not None
-            if not retry.may_retry_error(error, read=read):
-                raise CrmWriteUncertainError(
-                    endpoint,
-                    f"lost its connection after the request was sent ({type(error).__name__}); "
-                    "the change may or may not have been made",
-                    hint="run plan again to see the current state, then apply what is left",
-                ) from None
-            if attempt >= self._max_retries:
-                raise CrmUnavailableError(
-                    endpoint,
-                    f"failed after {attempt + 1} attempts: {type(error).__name__} "
-                    f"reaching {self.base_url}",
-                    hint="check the URL and network, or try again later",
-                ) from None
-            await self._sleep(self._delay(attempt, None))
-            attempt += 1
-
-    def _delay(self, attempt: int, response: httpx.Response | None) -> float:
-        if response is not None:
-            after = retry.retry_after_seconds(response.headers.get("Retry-After"))
-            if after is not None:
-                return min(after, self._retry_after_max)
-        return retry.backoff_delay(
-            attempt, base=self._backoff_base, cap=self._backoff_max, rng=self._rng
-        )
-
-    def _decode(self, response: httpx.Response, endpoint: str, *, read: bool, attempts: int) -> Json:
-        status = response.status_code
-        if 200 <= status < 300:
-            if status == 204 or not response.content.strip():
-                return None
-            try:
-                return response.json()
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                raise CrmProtocolError(
-                    endpoint,
-                    "returned a body that is not JSON "
-                    f"(Content-Type {response.headers.get('Content-Type', 'not given')!r})",
-                    status=status,
-                ) from None
-        try:
-            detail = server_message(response.json())
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            detail = None
-        if status == 401:
-            raise CrmAuthError(
-                endpoint,
-                "was refused: the credentials are missing, wrong or expired",
-                status=status,
-                server_message=detail,
-                hint=self._auth_hint,
-            )
-        if status == 403:
-            raise CrmAuthError(
-                endpoint,
-                "was forbidden: these credentials lack the right to call it",
-                status=status,
-                server_message=detail,
-                hint="the ErpSync agent is Online-restricted: the app or user needs "
-                "ERP administration rights; " + self._auth_hint,
-            )
-        if status == 400:
-            raise CrmRequestError(endpoint, "was rejected as invalid", status=status, server_message=detail)
-        if status == 404:
-            raise CrmNotFoundError(endpoint, "does not exist on this server", status=status, server_message=detail)
-        if status in retry.RETRYABLE_STATUSES:
-            if not read and status not in retry.REFUSED_STATUSES:
-                raise CrmWriteUncertainError(
-                    endpoint,
-                    "got a gateway error; the change may or may not have been made",
-                    status=status,
-                    server_message=detail,
-                    hint="run plan again to see the current state, then apply what is left",
-                )
-            raise CrmUnavailableError(
-                endpoint,
-                f"gave up after {attempts} attempts",
-                status=status,
-                server_message=detail,
-                hint="the CRM is busy or down; try again later (or lower --parallelism)",
-            )
-        raise CrmServerError(endpoint, "failed on the server", status=status, server_message=detail)
-
-    def _parse(self, endpoint: str, parse: Callable[[], Any]) -> Any:
-        try:
-            return parse()
-        except WireError as exc:
-            raise CrmProtocolError(endpoint, f"returned an unexpected shape: {exc}") from None
+    async def probe(
+        self, verb: str, path: str, *, params: Mapping[str, Any] | None = None, body: Json = NO_BODY
+    ) -> ProbeAnswer:
+        """One request answered exactly as the server answers it (`CrmHttp.probe`), for `reconcile doctor`."""
+        return await self.http.probe(verb, path, params=params, body=body)
 
     # --- ErpSync: connectors ---------------------------------------------------
 
     async def get_all_connectors(self) -> tuple[ListItem, ...]:
-        body = await self._agent("ErpSync", "GetAllConnectors")
-        return self._parse(
+        body = await self.http.agent("ErpSync", "GetAllConnectors")
+        return self.http.parse(
             "ErpSync/GetAllConnectors",
             lambda: tuple(
                 wire.list_item(wire.expect_object(i, "a ListItem"))
@@ -275,12 +95,12 @@ class CrmClient:
 
     async def get_connector(self, connector_id: int) -> LiveConnector | None:
         # The id goes in the query string here (lower-case first letter, as documented).
-        body = await self._agent(
+        body = await self.http.agent(
             "ErpSync", "GetErpSyncConnectorEntity", params={"erpSyncConnectorEntityId": connector_id}
         )
         if body is None:
             return None
-        return self._parse(
+        return self.http.parse(
             "ErpSync/GetErpSyncConnectorEntity", lambda: wire.connector_from_entity(body)
         )
 
@@ -288,123 +108,124 @@ class CrmClient:
         self, connector_id: int, name: str, url: str, deleted: bool = False
     ) -> LiveConnector:
         # The body is the entity itself, not wrapped; id 0 creates.
-        body = await self._agent(
+        body = await self.http.agent(
             "ErpSync", "SaveErpSyncConnectorEntity", wire.connector_to_wire(connector_id, name, url, deleted)
         )
-        return self._parse(
-            "ErpSync/SaveErpSyncConnectorEntity", lambda: wire.connector_from_entity(body)
-        )
+        endpoint = "ErpSync/SaveErpSyncConnectorEntity"
+        return self.http.parse(endpoint, lambda: wire.connector_from_entity(_not_null(endpoint, body)))
 
     async def can_delete_connector(self, connector_id: int) -> str:
-        """"NoError", "ErrorConnectorHasConnections" or "ErrorNotFound" (§7.6: a JSON string)."""
-        body = await self._agent(
+        """"NoError", "ErrorConnectorHasConnections" or "ErrorNotFound"; the server may
+        send the enum as a string or as its integer value (both are read)."""
+        body = await self.http.agent(
             "ErpSync", "CanDeleteErpSyncConnectorEntity", {"ErpSyncConnectorId": connector_id}
         )
-        if not isinstance(body, (str, int)) or isinstance(body, bool):
-            raise CrmProtocolError(
-                "ErpSync/CanDeleteErpSyncConnectorEntity", "did not return an ErpSyncResponseCode"
-            )
-        return str(body)
+        return self.http.parse(
+            "ErpSync/CanDeleteErpSyncConnectorEntity", lambda: wire.erp_sync_response_code(body)
+        )
+
+    async def test_connector_url(self, url: str) -> str:
+        """Whether a connector web service answers at `url`: an ErpSyncResponseCode,
+        "NoError" when it does (anything else is a failure)."""
+        body = await self.http.agent("ErpSync", "TestConnectorUrl", {"Url": url})
+        return self.http.parse("ErpSync/TestConnectorUrl", lambda: wire.erp_sync_response_code(body))
 
     async def delete_connector(self, connector_id: int) -> None:
-        await self._agent(
+        """Soft-delete; a void answer proves nothing, so the connector is read again."""
+        endpoint = "ErpSync/DeleteErpSyncConnectorEntity"
+        await self.http.agent(
             "ErpSync", "DeleteErpSyncConnectorEntity", params={"ErpSyncConnectorEntityId": connector_id}
         )
+        after = await self.get_connector(connector_id)
+        _confirm(endpoint, after is not None and after.deleted, "the connector", after is not None, "deleted")
 
     async def get_connectors_with_urls(self) -> tuple[LiveConnector, ...]:
-        """All sync connectors with URL and Deleted, from MDO list `erpconnectors`.
+        """All sync connectors with URL, deleted ones included, from archive ErpConnector.
 
-        Fallback when that list is unavailable: GetAllConnectors (no URL, no
-        Deleted flag) plus one GetErpSyncConnectorEntity per connector.
+        MDO list `erpconnectors` and GetAllConnectors leave deleted connectors out, so
+        they cannot find one to restore; there is deliberately no fallback to them
+        (a failed read fails the run instead of turning a restore into a create).
         """
-        try:
-            body = await self._get("MDOList/erpconnectors", params={"flat": "true"})
-        except (CrmNotFoundError, CrmRequestError, CrmServerError):
-            body = None
-        if body is not None:
-            return self._parse(
-                "GET MDOList/erpconnectors",
-                lambda: tuple(
-                    wire.connector_from_mdo(i) for i in wire.mdo_items(body, "erpconnectors")
-                ),
-            )
-        items = await self.get_all_connectors()
-        entities = await asyncio.gather(*(self.get_connector(i.id) for i in items))
-        return tuple(
-            entity or LiveConnector(id=item.id, name=item.name, url="")
-            for item, entity in zip(items, entities)
+        rows = await self.get_archive(
+            "ErpConnector", select=("id", "name", "url"), entities=("erpConnector", "deleted")
         )
+        return self.http.parse("GET archive/ErpConnector", lambda: tuple(wire.connector_from_archive(r) for r in rows))
+
+    async def get_archive(
+        self, provider: str, *, select: tuple[str, ...], entities: tuple[str, ...]
+    ) -> list[Mapping[str, Json]]:
+        """Every row of an archive provider, following `odata.nextLink` pages."""
+        path = f"archive/{quote(provider, safe='')}"
+        endpoint = f"GET {path}"
+        rows: list[Mapping[str, Json]] = []
+        body = await self.http.get(path, params={"$select": ",".join(select), "$entities": ",".join(entities)})
+        for _ in range(_MAX_ARCHIVE_PAGES):
+            page, next_link = self.http.parse(endpoint, lambda: wire.archive_page(body, provider))
+            rows += page
+            if next_link is None:
+                return rows
+            if not next_link.startswith(self.base_url):
+                # Never send the credentials to a host the target did not name.
+                raise CrmProtocolError(endpoint, "gave a next-page link outside the target URL")
+            body = await self.http.send("GET", next_link, endpoint=endpoint, read=True, absolute=True)
+        raise CrmProtocolError(endpoint, f"kept giving next pages (more than {_MAX_ARCHIVE_PAGES})")
 
     # --- ErpSync: connections -----------------------------------------------------
 
-    async def get_all_connections(self, include_deleted: bool = True) -> tuple[LiveErpConnection, ...]:
+    async def get_all_connections(
+        self, include_deleted: bool = True, *, with_config: bool = True
+    ) -> tuple[LiveErpConnection, ...]:
+        """All ERP connections. GetAllConnections is documented as returning them
+        "without config field data" (docs/en/api/reference/restful/agent/ErpSync_Agent/
+        v1ErpSyncAgent_GetAllConnections.md), so whatever ConfigFields it carries is
+        ignored: with `with_config` each connection's values are read with
+        GetErpConnectionConfigFields, concurrently within the parallelism bound."""
         endpoint = "ErpSync/GetAllConnections"
-        body = await self._agent("ErpSync", "GetAllConnections", {"IncludeDeleted": include_deleted})
-        raw = self._parse(
+        body = await self.http.agent("ErpSync", "GetAllConnections", {"IncludeDeleted": include_deleted})
+        raw = self.http.parse(
             endpoint,
             lambda: [wire.expect_object(c, "an ErpConnection") for c in wire.expect_array(body, "connections")],
         )
-        carriers = [(obj, self._erp_carrier(endpoint, obj)) for obj in raw]
-        # One metadata read per connector, not one wait per connection: thousands of
-        # connections share a handful of connectors.
-        connector_ids = sorted({conn.connector_id for _, conn in carriers})
-        metadata = await asyncio.gather(*(self._erp_fields_or_none(i) for i in connector_ids))
-        fields_of = dict(zip(connector_ids, metadata))
-        connections: list[LiveErpConnection] = []
-        left_out: list[tuple[int, LiveErpConnection]] = []
-        for obj, conn in carriers:
-            config = self._carried_config(endpoint, obj, fields_of[conn.connector_id])
-            if config is None:
-                left_out.append((len(connections), conn))
-            else:
-                conn = _with_config(conn, config)
-            connections.append(conn)
-        fetched = await asyncio.gather(
-            *(self.get_erp_connection_config(conn.id, connector_id=conn.connector_id) for _, conn in left_out)
+        carriers = [self._erp_carrier(endpoint, obj) for obj in raw]
+        if not with_config:
+            return tuple(carriers)
+        configs = await asyncio.gather(
+            *(self.get_erp_connection_config(conn.id, connector_id=conn.connector_id) for conn in carriers)
         )
-        for (index, conn), config in zip(left_out, fetched):
-            connections[index] = _with_config(conn, config)
-        return tuple(connections)
+        return tuple(_with_config(conn, config) for conn, config in zip(carriers, configs))
 
     async def get_connection(self, connection_id: int) -> LiveErpConnection | None:
-        body = await self._agent("ErpSync", "GetConnection", {"ErpConnectionId": connection_id})
+        body = await self.http.agent("ErpSync", "GetConnection", {"ErpConnectionId": connection_id})
         if body is None:
             return None
-        obj = self._parse("ErpSync/GetConnection", lambda: wire.expect_object(body, "an ErpConnection"))
+        obj = self.http.parse("ErpSync/GetConnection", lambda: wire.expect_object(body, "an ErpConnection"))
         return await self._complete_erp("ErpSync/GetConnection", obj)
 
     async def _complete_erp(self, endpoint: str, obj: Mapping[str, Json]) -> LiveErpConnection:
         """Parse a carrier, fetch its config if left out, protect Password values."""
         conn = self._erp_carrier(endpoint, obj)
-        config = self._carried_config(endpoint, obj, await self._erp_fields_or_none(conn.connector_id))
-        if config is None:
-            config = await self.get_erp_connection_config(conn.id, connector_id=conn.connector_id)
-        return _with_config(conn, config)
+        carried = self._carried_config(endpoint, obj)
+        if carried is None:
+            return _with_config(conn, await self.get_erp_connection_config(conn.id, connector_id=conn.connector_id))
+        return _with_config(conn, await self.masking.erp(carried, conn.connector_id))
 
     def _erp_carrier(self, endpoint: str, obj: Mapping[str, Json]) -> LiveErpConnection:
-        """A connection without its config; remembers its connector for later config reads."""
-        conn: LiveErpConnection = self._parse(endpoint, lambda: wire.erp_connection(obj, config={}))
-        self._erp_connector_of[conn.id] = conn.connector_id
+        """A connection without its config."""
+        conn: LiveErpConnection = self.http.parse(endpoint, lambda: wire.erp_connection(obj, config={}))
         return conn
 
-    def _carried_config(
-        self, endpoint: str, obj: Mapping[str, Json], fields: tuple[FieldMeta, ...] | None
-    ) -> dict[str, WireValue] | None:
-        """The config values a carrier holds, Password values protected; None when
-        they must be asked for. §7.11: GetAllConnections is documented "without
-        config field data", yet the samples carry ConfigFields. Trust values when
-        present; when null/missing (or empty although the connector defines
-        fields) ask for them per connection."""
-        config = self._parse(endpoint, lambda: wire.config_from_wire(wire.get(obj, "ConfigFields")))
-        if config is None or (not config and any(f.field_type != "Label" for f in fields or ())):
-            return None
-        return wire.protect(config, fields)
+    def _carried_config(self, endpoint: str, obj: Mapping[str, Json]) -> dict[str, str] | None:
+        """The config values a single carrier (GetConnection, SaveConnection) holds;
+        None when they must be asked for: an empty or null ConfigFields is never
+        trusted to mean "no values"."""
+        config = self.http.parse(endpoint, lambda: wire.config_from_wire(wire.get(obj, "ConfigFields")))
+        return config or None
 
     async def save_connection(self, connection: LiveErpConnection) -> LiveErpConnection:
         """Create (id 0, guid "") or update; returns the saved connection with its GUID."""
-        body = await self._agent("ErpSync", "SaveConnection", {"Connection": wire.erp_connection_to_wire(connection)})
+        body = await self.http.agent("ErpSync", "SaveConnection", {"Connection": wire.erp_connection_to_wire(connection)})
         endpoint = "ErpSync/SaveConnection"
-        obj = self._parse(endpoint, lambda: wire.expect_object(body, "the saved ErpConnection"))
+        obj = self.http.parse(endpoint, lambda: wire.expect_object(_not_null(endpoint, body), "the saved ErpConnection"))
         if wire.get(obj, "ConfigFields") is None:
             # The saved carrier should echo the values; if a server leaves them out,
             # report what was sent (it was accepted) rather than spend a request.
@@ -412,125 +233,165 @@ class CrmClient:
         return await self._complete_erp(endpoint, obj)
 
     async def delete_connection(self, connection_id: int) -> None:
-        await self._agent("ErpSync", "DeleteConnection", {"ErpConnectionId": connection_id})
+        """Soft-delete; a void answer proves nothing, so the connection is read again."""
+        endpoint = "ErpSync/DeleteConnection"
+        await self.http.agent("ErpSync", "DeleteConnection", {"ErpConnectionId": connection_id})
+        after = await self._erp_carrier_by_id(connection_id)
+        _confirm(endpoint, after is not None and after.deleted, "the connection", after is not None, "deleted")
 
-    async def toggle_connection_active(self, connection_id: int) -> list[str]:
-        """Flip Active. Returns the reasons it failed; an empty list means it worked."""
-        body = await self._agent("ErpSync", "ToggleErpConnectionActive", {"ErpConnectionId": connection_id})
+    async def toggle_connection_active(self, connection_id: int, *, expect_active: bool | None = None) -> list[str]:
+        """Flip Active. Returns the reasons it failed; an empty list means the CRM
+        shows the connection as `expect_active` now (read before the toggle when not given).
+
+        A failed agent call answers 200 with null (docs/api/webapi/agents/index.md), so
+        null is a failure, and success is only believed once the connection is read again.
+        """
+        if expect_active is None:
+            before = await self._erp_carrier_by_id(connection_id)
+            if before is None:
+                return [f"the CRM has no ERP connection with id {connection_id}"]
+            expect_active = not before.active
+        body = await self.http.agent("ErpSync", "ToggleErpConnectionActive", {"ErpConnectionId": connection_id})
         if body is None:
-            return []
+            return ["the CRM answered null: the call failed without saying why"]
         if not isinstance(body, list):
             raise CrmProtocolError("ErpSync/ToggleErpConnectionActive", "did not return an array of reasons")
-        return [str(reason) for reason in body if reason]
+        reasons = [str(reason) for reason in body if reason]
+        if reasons:
+            return reasons
+        after = await self._erp_carrier_by_id(connection_id)
+        if after is None:
+            return ["the CRM answered success, but the connection no longer exists"]
+        if after.active != expect_active:
+            state = "inactive" if expect_active else "active"
+            return [
+                f"the CRM answered success, but the connection is still {state} (the toggle did not take "
+                "effect, or it was changed by someone else meanwhile; run plan again)"
+            ]
+        return []
+
+    async def _erp_carrier_by_id(self, connection_id: int) -> LiveErpConnection | None:
+        """GetConnection without the config values (for checking a write)."""
+        body = await self.http.agent("ErpSync", "GetConnection", {"ErpConnectionId": connection_id})
+        if body is None:
+            return None
+        endpoint = "ErpSync/GetConnection"
+        return self._erp_carrier(endpoint, self.http.parse(endpoint, lambda: wire.expect_object(body, "an ErpConnection")))
+
+    async def update_connection_fields(self, connection_id: int) -> bool:
+        """Have the CRM ask the connector for its actor types and their fields and store
+        them. True when it did; false (or null: no such connection) when it did not."""
+        body = await self.http.agent("ErpSync", "UpdateConnectionFields", {"ErpConnectionId": connection_id})
+        if body is None:
+            return False
+        return _bool_result("ErpSync/UpdateConnectionFields", body)
 
     async def get_erp_config_fields(self, connector_id: int) -> tuple[FieldMeta, ...]:
         """Config field metadata of a sync connector (fetched once per client)."""
-        task = self._erp_fields.get(connector_id)
-        if task is None:
-            task = _background(self._fetch_erp_fields(connector_id))
-            self._erp_fields[connector_id] = task
-        return await _shared(task, self._erp_fields, connector_id)
+        return await self.masking.erp_fields(connector_id)
 
     async def _fetch_erp_fields(self, connector_id: int) -> tuple[FieldMeta, ...]:
-        body = await self._agent("ErpSync", "GetConfigurationFields", {"ErpConnectorId": connector_id})
-        return self._parse("ErpSync/GetConfigurationFields", lambda: wire.field_metas(body))
+        body = await self.http.agent("ErpSync", "GetConfigurationFields", {"ErpConnectorId": connector_id})
+        return self.http.parse("ErpSync/GetConfigurationFields", lambda: wire.field_metas(body))
 
-    async def _erp_fields_or_none(self, connector_id: int) -> tuple[FieldMeta, ...] | None:
-        """Metadata to protect config values with; None means "protect every value":
-        the connector is unknown (null) or down (the CRM answers 500 when it
-        cannot reach the connector; that should not stop reading connections)."""
-        try:
-            fields = await self.get_erp_config_fields(connector_id)
-        except CrmServerError:
-            return None
-        return fields or None
+    async def get_erp_connection_config(self, connection_id: int, *, connector_id: int) -> dict[str, WireValue]:
+        """Stored config values, Password values protected by the metadata of `connector_id`."""
+        body = await self.http.agent("ErpSync", "GetErpConnectionConfigFields", {"ErpConnectionId": connection_id})
+        config = self.http.parse("ErpSync/GetErpConnectionConfigFields", lambda: wire.config_from_wire(body))
+        return await self.masking.erp(config or {}, connector_id)
 
-    async def get_erp_connection_config(
-        self, connection_id: int, *, connector_id: int | None = None
-    ) -> dict[str, WireValue]:
-        """Stored config values. Without a known connector every value counts as sensitive."""
-        body = await self._agent("ErpSync", "GetErpConnectionConfigFields", {"ErpConnectionId": connection_id})
-        config = self._parse("ErpSync/GetErpConnectionConfigFields", lambda: wire.config_from_wire(body))
-        connector_id = connector_id if connector_id is not None else self._erp_connector_of.get(connection_id)
-        fields = None if connector_id is None else await self._erp_fields_or_none(connector_id)
-        return wire.protect(config or {}, fields)
-
-    async def test_erp_by_config(
-        self, *, connector_id: int, connection_id: int = 0, config: Mapping[str, object]
-    ) -> bool:
-        # §7.3: the .NET client docs call ErpConnectionId "the id of the connector we
-        # try to connect to", the REST docs a connection id. We send the saved
-        # connection's id when there is one and the connector id for a new connection,
-        # and always name the connector explicitly in ErpConnectorId as well (servers
-        # ignore unknown keys), so either reading of the server works.
-        body = await self._agent(
+    async def test_erp_by_config(self, *, connector_id: int, config: Mapping[str, object]) -> bool:
+        # ErpConnectionId carries the *connector* id, for new and saved connections alike:
+        # "the id of the connector we try to connect to" (the .NET client, SOAP and
+        # CRMScript docs; docs/api/reference/restful/agent/ErpSync_Agent/
+        # v1ErpSyncAgent_TestConnectionByConfig.md has no other key).
+        body = await self.http.agent(
             "ErpSync",
             "TestConnectionByConfig",
-            {
-                "ErpConnectionId": connection_id or connector_id,
-                "ErpConnectorId": connector_id,
-                "ConfigFields": wire.config_to_wire(config),
-            },
+            {"ErpConnectionId": connector_id, "ConfigFields": wire.config_to_wire(config)},
         )
         return _bool_result("ErpSync/TestConnectionByConfig", body)
 
     async def test_erp_by_id(self, connection_id: int) -> bool:
-        body = await self._agent("ErpSync", "TestConnectionById", {"ErpConnectionId": connection_id})
+        body = await self.http.agent("ErpSync", "TestConnectionById", {"ErpConnectionId": connection_id})
         return _bool_result("ErpSync/TestConnectionById", body)
 
     # --- Quote ---------------------------------------------------------------------
 
-    async def get_all_quote_connections(self, *, with_config: bool = True) -> tuple[LiveQuoteConnection, ...]:
-        """All quote connections, deleted ones included.
+    async def get_all_quote_connections(
+        self, *, with_config: bool = True, include_deleted: bool = True
+    ) -> tuple[LiveQuoteConnection, ...]:
+        """All quote connections, deleted ones included unless told otherwise.
 
-        GetAllInstalledQuoteConnections has no IncludeDeleted argument; we read
-        "installed" as every row of the table, with Deleted telling them apart.
-        Config values are not on the carrier: one GetConnectionConfigFields per
-        connection, concurrently (no list call serves them).
+        GetAllInstalledQuoteConnections has no IncludeDeleted argument and leaves
+        deleted ones out; they are found in archive QuoteConnection (entity
+        `deleted`) and read one by one with GetConnection. Config values are not
+        on the carrier: one GetConnectionConfigFields per connection, concurrently
+        (no list call serves them).
         """
         endpoint = "Quote/GetAllInstalledQuoteConnections"
-        body = await self._agent("Quote", "GetAllInstalledQuoteConnections")
-        conns = self._parse(
+        body = await self.http.agent("Quote", "GetAllInstalledQuoteConnections")
+        conns = self.http.parse(
             endpoint, lambda: [wire.quote_connection(c) for c in wire.expect_array(body, "quote connections")]
         )
+        if include_deleted:
+            conns += await self._deleted_quote_connections({c.id for c in conns})
         if with_config:
             conns = await asyncio.gather(*(self._with_quote_config(c) for c in conns))
-        for c in conns:
-            self._quote_connector_of[c.id] = c.connector_name
         return tuple(conns)
+
+    async def _deleted_quote_connections(self, known: set[int]) -> list[LiveQuoteConnection]:
+        rows = await self.get_archive(
+            "QuoteConnection", select=("quoteConnectionId", "displayName", "deleted"),
+            entities=("quoteConnection", "deleted"),
+        )
+        found = self.http.parse("GET archive/QuoteConnection", lambda: [wire.quote_archive_row(r) for r in rows])
+        wanted = sorted({i for i, deleted in found if deleted and i not in known})
+        conns = await asyncio.gather(*(self.get_quote_connection(i, with_config=False) for i in wanted))
+        # One deleted since the archive was read is gone from GetConnection too: nothing to restore.
+        return [c for c in conns if c is not None]
 
     async def _with_quote_config(self, conn: LiveQuoteConnection) -> LiveQuoteConnection:
         config = await self.get_quote_connection_config(conn.id, connector_name=conn.connector_name)
         return _with_config(conn, config)
 
     async def get_quote_connection(self, connection_id: int, *, with_config: bool = True) -> LiveQuoteConnection | None:
-        body = await self._agent("Quote", "GetConnection", {"QuoteConnectionId": connection_id})
+        body = await self.http.agent("Quote", "GetConnection", {"QuoteConnectionId": connection_id})
         if body is None:
             return None
-        conn = self._parse("Quote/GetConnection", lambda: wire.quote_connection(body))
-        self._quote_connector_of[conn.id] = conn.connector_name
+        conn = self.http.parse("Quote/GetConnection", lambda: wire.quote_connection(body))
         return await self._with_quote_config(conn) if with_config else conn
 
     async def create_quote_connection_from_connector(self, connector_name: str) -> LiveQuoteConnection:
         """The defaults carrier for a new connection. Not assumed to be persisted:
         its id may be 0 (docs are silent); save it with save_quote_connection."""
-        body = await self._agent("Quote", "CreateConnectionFromConnectorName", {"ConnectorName": connector_name})
-        return self._parse("Quote/CreateConnectionFromConnectorName", lambda: wire.quote_connection(body))
+        body = await self.http.agent("Quote", "CreateConnectionFromConnectorName", {"ConnectorName": connector_name})
+        return self.http.parse("Quote/CreateConnectionFromConnectorName", lambda: wire.quote_connection(body))
 
     async def save_quote_connection(self, connection: LiveQuoteConnection) -> LiveQuoteConnection:
         """Save the carrier (wrapped in {"Connection": ...}). Config values are not
         part of it: save them with save_quote_connection_config. The returned
         connection has an empty config."""
-        body = await self._agent("Quote", "SaveConnection", {"Connection": wire.quote_connection_to_wire(connection)})
-        conn = self._parse("Quote/SaveConnection", lambda: wire.quote_connection(body))
-        self._quote_connector_of[conn.id] = conn.connector_name
+        body = await self.http.agent("Quote", "SaveConnection", {"Connection": wire.quote_connection_to_wire(connection)})
+        conn: LiveQuoteConnection = self.http.parse(
+            "Quote/SaveConnection", lambda: wire.quote_connection(_not_null("Quote/SaveConnection", body))
+        )
         return conn
 
     async def delete_quote_connection(self, connection_id: int) -> None:
-        await self._agent("Quote", "DeleteConnection", {"QuoteConnectionId": connection_id})
+        await self._set_quote_deleted("DeleteConnection", connection_id, deleted=True)
 
     async def restore_quote_connection(self, connection_id: int) -> None:
-        await self._agent("Quote", "RestoreConnection", {"QuoteConnectionId": connection_id})
+        await self._set_quote_deleted("RestoreConnection", connection_id, deleted=False)
+
+    async def _set_quote_deleted(self, method: str, connection_id: int, *, deleted: bool) -> None:
+        """A void write; the connection is read again to see what the CRM actually did."""
+        await self.http.agent("Quote", method, {"QuoteConnectionId": connection_id})
+        after = await self.get_quote_connection(connection_id, with_config=False)
+        _confirm(
+            f"Quote/{method}", after is not None and after.deleted == deleted, "the quote connection",
+            after is not None, "deleted" if deleted else "restored",
+        )
 
     async def get_quote_config_fields(self, connector_name: str, connection_id: int = 0) -> tuple[FieldMeta, ...]:
         """Config field metadata of a quote connector, sorted by Rank.
@@ -540,73 +401,67 @@ class CrmClient:
         """
         if connection_id:
             return await self._fetch_quote_fields(connector_name, connection_id)
-        task = self._quote_fields.get(connector_name)
-        if task is None:
-            task = _background(self._fetch_quote_fields(connector_name, 0))
-            self._quote_fields[connector_name] = task
-        return await _shared(task, self._quote_fields, connector_name)
+        return await self.masking.quote_fields(connector_name)
 
     async def _fetch_quote_fields(self, connector_name: str, connection_id: int) -> tuple[FieldMeta, ...]:
-        body = await self._agent(
+        body = await self.http.agent(
             "Quote", "GetConfigurationFields", {"ConnectionId": connection_id, "ConnectorName": connector_name}
         )
-        # §7.8: a dictionary keyed by FieldKey here (ErpSync sends an array); both parse.
-        return self._parse("Quote/GetConfigurationFields", lambda: wire.field_metas(body))
+        # A dictionary keyed by FieldKey here, where ErpSync sends an array; both parse.
+        # (docs/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_GetConfigurationFields.md)
+        return self.http.parse("Quote/GetConfigurationFields", lambda: wire.field_metas(body))
 
-    async def get_quote_connection_config(
-        self, connection_id: int, *, connector_name: str | None = None
-    ) -> dict[str, WireValue]:
-        body = await self._agent("Quote", "GetConnectionConfigFields", {"QuoteConnectionId": connection_id})
-        config = self._parse("Quote/GetConnectionConfigFields", lambda: wire.config_from_wire(body))
-        return await self._protect_quote(config or {}, connection_id, connector_name)
+    async def get_quote_connection_config(self, connection_id: int, *, connector_name: str) -> dict[str, WireValue]:
+        body = await self.http.agent("Quote", "GetConnectionConfigFields", {"QuoteConnectionId": connection_id})
+        config = self.http.parse("Quote/GetConnectionConfigFields", lambda: wire.config_from_wire(body))
+        return await self.masking.quote(config or {}, connector_name)
 
     async def save_quote_connection_config(
-        self, connection_id: int, config: Mapping[str, object], *, connector_name: str | None = None
+        self, connection_id: int, config: Mapping[str, object], *, connector_name: str
     ) -> dict[str, WireValue]:
-        body = await self._agent(
+        body = await self.http.agent(
             "Quote",
             "SaveConnectionConfigFields",
             {"QuoteConnectionId": connection_id, "ConnectionConfigFields": wire.config_to_wire(config)},
         )
-        saved = self._parse("Quote/SaveConnectionConfigFields", lambda: wire.config_from_wire(body))
-        if saved is None:  # void-style answer: what was sent is what is stored
-            saved = wire.config_to_wire(config)
-        return await self._protect_quote(saved, connection_id, connector_name)
-
-    async def _protect_quote(
-        self, config: Mapping[str, str], connection_id: int, connector_name: str | None
-    ) -> dict[str, WireValue]:
-        name = connector_name or self._quote_connector_of.get(connection_id)
-        fields = None
-        if name:
-            try:
-                fields = await self.get_quote_config_fields(name) or None
-            except CrmServerError:  # as in _erp_fields_or_none: protect every value
-                fields = None
-        return wire.protect(config, fields)
+        endpoint = "Quote/SaveConnectionConfigFields"
+        # Documented to return the stored dictionary; null is a failed agent call.
+        saved = self.http.parse(endpoint, lambda: wire.config_from_wire(_not_null(endpoint, body)))
+        assert saved is not None
+        return await self.masking.quote(saved, connector_name)
 
     async def test_quote_connection(self, connector_name: str, config: Mapping[str, object]) -> TestOutcome:
-        body = await self._agent(
+        body = await self.http.agent(
             "Quote", "TestConnection", {"ConnectorName": connector_name, "ConnectionData": wire.config_to_wire(config)}
         )
         if body is None:
             raise CrmProtocolError("Quote/TestConnection", "returned null instead of a PluginResponse")
-        return self._parse("Quote/TestConnection", lambda: wire.parse_test_outcome(body))
+        return self.http.parse("Quote/TestConnection", lambda: wire.parse_test_outcome(body))
 
     # --- lists -------------------------------------------------------------------------
 
     async def get_user_groups(self) -> tuple[Group, ...]:
-        body = await self._get("List/UserGroup/Items", params={"includeDeleted": "true"})
-        return self._parse(
+        body = await self.http.get("List/UserGroup/Items", params={"includeDeleted": "true"})
+        return self.http.parse(
             "GET List/UserGroup/Items",
             lambda: tuple(wire.group(g) for g in wire.expect_array(body, "user groups")),
         )
 
     async def get_users(self) -> tuple[User, ...]:
-        body = await self._get("MDOList/associate", params={"flat": "true"})
-        return self._parse(
-            "GET MDOList/associate", lambda: tuple(wire.user(i) for i in wire.mdo_items(body, "associates"))
+        """Every user with its login, retired ones included, from archive AllUsers.
+
+        MDOList/associate will not do: its Name is the display name and it leaves
+        retired users out (docs/en/api/mdo-providers/reference/associate.md). A user
+        listed under both entities counts as retired if either row says so.
+        """
+        rows = await self.get_archive(
+            "AllUsers", select=("associateDbId", "assocName", "fullName", "isActive"), entities=("all", "expired")
         )
+        users: dict[int, User] = {}
+        for user in self.http.parse("GET archive/AllUsers", lambda: [wire.user_from_archive(r) for r in rows]):
+            seen = users.get(user.id)
+            users[user.id] = user if seen is None else replace(seen, deleted=seen.deleted or user.deleted)
+        return tuple(users.values())
 
     async def get_installed_quote_connectors(self) -> tuple[str, ...]:
         items = await self.get_mdo_list("quoteconnectors")
@@ -614,32 +469,12 @@ class CrmClient:
 
     async def get_mdo_list(self, name: str) -> tuple[ListItem, ...]:
         path = f"MDOList/{quote(name, safe='')}"
-        body = await self._get(path, params={"flat": "true"})
+        body = await self.http.get(path, params={"flat": "true"})
         if body is None:
             return ()
-        return self._parse(
+        return self.http.parse(
             f"GET {path}", lambda: tuple(wire.list_item(i) for i in wire.mdo_items(body, f"list {name}"))
         )
-
-
-def _background(coro: Coroutine[Any, Any, _T]) -> asyncio.Task[_T]:
-    task = asyncio.ensure_future(coro)
-    # Mark the outcome as seen even if every waiter was cancelled meanwhile.
-    task.add_done_callback(lambda t: t.cancelled() or t.exception())
-    return task
-
-
-async def _shared(task: asyncio.Task[Any], cache: dict[Any, Any], key: object) -> Any:
-    """Await a cached task without letting one caller's cancellation cancel it for
-    the others; a failed task is dropped so a later call tries again."""
-    if task.done() and not task.cancelled() and task.exception() is None:
-        return task.result()  # the usual case once read: no shield, no extra future
-    try:
-        return await asyncio.shield(task)
-    except CrmError:
-        if cache.get(key) is task:
-            del cache[key]
-        raise
 
 
 def _with_config(conn: _Conn, config: Mapping[str, WireValue]) -> _Conn:
@@ -650,3 +485,25 @@ def _bool_result(endpoint: str, body: Json) -> bool:
     if isinstance(body, bool):
         return body
     raise CrmProtocolError(endpoint, "did not return true or false")
+
+
+def _not_null(endpoint: str, body: Json) -> Json:
+    """A write's documented result; null is how a failed agent call answers
+    (docs/api/webapi/agents/index.md)."""
+    if body is None:
+        raise CrmServerError(
+            endpoint, "answered null: the CRM did not make the change (a failed agent call)",
+            hint="run plan again to see the current state; the CRM's log may say why",
+        )
+    return body
+
+
+def _confirm(endpoint: str, ok: bool, what: str, found: bool, expected: str) -> None:
+    """Fail a void write whose effect the CRM does not show when read again."""
+    if ok:
+        return
+    shown = f"is not {expected}" if found else "does not exist"
+    raise CrmServerError(
+        endpoint, f"answered without an error, but reading it again shows {what} {shown}",
+        hint="run plan again to see the current state",
+    )

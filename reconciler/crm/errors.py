@@ -3,7 +3,8 @@
 Each is a `DiagnosticError` with one diagnostic, so the CLI reports it like any
 other problem the user has to fix: one clear line, no traceback. Messages name
 the endpoint (agent method, never the request body: bodies carry secrets), the
-HTTP status and the server's own `Message`/`MessageDetail` when it sent one.
+HTTP status and the server's own words (`ErrorMessage`/`ErrorType`, or
+`Message`/`MessageDetail`) when it sent any.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ class CrmRequestError(CrmError):
 
 
 class CrmNotFoundError(CrmError):
-    """404: the endpoint or list does not exist on this server."""
+    """404: the endpoint, list or entity does not exist on this server."""
 
 
 class CrmServerError(CrmError):
@@ -68,12 +69,41 @@ class CrmProtocolError(CrmError):
 
 
 def server_message(body: object) -> str | None:
-    """`Message` and `MessageDetail` of an ASP.NET error body, if present."""
+    """The server's own words from an error body, if it sent any.
+
+    SuperOffice documents `{"Error": true, "ErrorType", "ErrorMessage", "ErrorSource"}`
+    (docs/api/api-reference/restful/rest/index.md, "Errors"); ASP.NET itself answers
+    `{"Message", "MessageDetail"}`. Both are read, the documented one first.
+    """
     if not isinstance(body, dict):
         return None
-    parts = [
-        str(body[key]).strip()
-        for key in ("Message", "MessageDetail")
-        if isinstance(body.get(key), str) and body[key].strip()
-    ]
-    return " — ".join(parts) or None
+    parts = [_text(body.get("ErrorMessage"))]
+    error_type = _text(body.get("ErrorType"))
+    if parts[0] and error_type:
+        parts[0] = f"{parts[0]} ({error_type})"
+    elif error_type:
+        parts[0] = error_type
+    parts += [_text(body.get(key)) for key in ("Message", "MessageDetail")]
+    return " — ".join(p for p in parts if p) or None
+
+
+# Keys of an ASP.NET error body; a 2xx body made only of these is an error too.
+_ASPNET_ERROR_KEYS = frozenset({"Message", "MessageDetail", "ExceptionMessage", "ExceptionType", "StackTrace"})
+
+
+def is_error_body(body: object) -> bool:
+    """A body that reports a failure even though the status said success
+    (docs/api/webapi/agents/index.md: agents answer failures without an error status)."""
+    if not isinstance(body, dict) or not body:
+        return False
+    if body.get("Error") is True:
+        return True
+    return "Message" in body and set(body) <= _ASPNET_ERROR_KEYS
+
+
+def _text(value: object) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+class CrmMovedError(CrmError):
+    """307/421: the tenant is served from another host now."""

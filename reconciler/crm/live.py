@@ -11,9 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from reconciler.crm.sync_live import LiveSyncConfig
 from reconciler.secrets import Sensitive
 
-# The REST enum says "Date", the connector-side enum "Datetime" (reference §7.7):
+# The REST enum says "Date" (docs/database/tables/enums/fieldmetadatatype.md), the
+# connector-side enum "Datetime" (docs/api/netserver/erp-connectors/api/field-meta-data-carrier.md):
 # the client maps both to "Date".
 FieldType = Literal["Checkbox", "Text", "Password", "Integer", "Double", "List", "Date", "Label"]
 FieldAccess = Literal["Normal", "Mandatory", "ReadOnly"]
@@ -115,5 +117,9 @@ class Live:
     quote_fields: Mapping[str, tuple[FieldMeta, ...]] = field(default_factory=dict)
     quote_connectors: tuple[str, ...] = ()  # installed quote connector names
     lists: Mapping[str, tuple[ListItem, ...]] = field(default_factory=dict)  # by ListName
+    # Sync configuration, read only for connections whose manifest has a `sync` block.
+    sync: Mapping[int, LiveSyncConfig] = field(default_factory=dict)  # by ERP connection id
+    # Sync priority rank by ERP connection id (1 = first); empty when the CRM reports none.
+    sync_priority: Mapping[int, int] = field(default_factory=dict)
     users: tuple[User, ...] = ()
     groups: tuple[Group, ...] = ()

@@ -35,6 +35,14 @@ NOT_SENT_ERRORS: tuple[type[httpx.TransportError], ...] = (
 READ_PREFIXES = ("Get", "Test", "CanDelete")
 
 
+CONNECTOR_TEST_METHODS = frozenset({"TestConnectionByConfig", "TestConnectionById", "TestConnection", "TestConnectorUrl"})
+
+
+def is_connector_test(method_name: str) -> bool:
+    """Calls that make the CRM wait for a connector (and the ERP behind it)."""
+    return method_name in CONNECTOR_TEST_METHODS
+
+
 def is_read(method_name: str) -> bool:
     """True for agent methods that change nothing (see module docstring)."""
     return method_name.startswith(READ_PREFIXES)

@@ -1,6 +1,7 @@
 """PascalCase JSON bodies <-> the dataclasses in `live.py`. Pure functions, no I/O.
 
-Parsing is tolerant where the docs disagree (reference §7) and strict where a
+Parsing is tolerant where the vendor docs disagree (docs/crm-client.md lists each
+reading) and strict where a
 wrong guess would corrupt state: a missing id is a `WireError`, which the client
 turns into a `CrmProtocolError` naming the endpoint. Error texts never contain
 values (a config value may be a secret).
@@ -25,7 +26,7 @@ from reconciler.crm.live import (
     User,
     WireValue,
 )
-from reconciler.secrets import Sensitive, reveal
+from reconciler.secrets import reveal
 
 log = logging.getLogger("reconciler.crm")
 
@@ -124,7 +125,8 @@ def _ids(obj: Mapping[str, Json], key: str) -> tuple[int, ...]:
 
 
 def config_from_wire(value: Json, what: str = "config values") -> dict[str, str] | None:
-    """A StringDictionary; None when the server sent null or nothing (§7.11)."""
+    """A StringDictionary; None when the server sent null or nothing (GetAllConnections may
+    leave ConfigFields out: docs/en/api/reference/restful/agent/ErpSync_Agent/v1ErpSyncAgent_GetAllConnections.md)."""
     if value is None:
         return None
     if not isinstance(value, dict):
@@ -146,22 +148,6 @@ def config_to_wire(config: Mapping[str, object]) -> dict[str, str]:
     return {key: _config_string(reveal(value)) for key, value in config.items()}
 
 
-def protect(
-    config: Mapping[str, str], fields: tuple[FieldMeta, ...] | None
-) -> dict[str, WireValue]:
-    """Wrap values of Password fields in Sensitive.
-
-    Without metadata (unknown connector) every value is wrapped: we cannot tell
-    which ones are passwords, and showing too little beats leaking one.
-    """
-    if fields is None:
-        return {key: Sensitive(value) for key, value in config.items()}
-    passwords = {f.key for f in fields if f.field_type == "Password"}
-    return {
-        key: Sensitive(value) if key in passwords else value for key, value in config.items()
-    }
-
-
 # --- field metadata ------------------------------------------------------------
 
 # Numeric encodings (generated quote client): Checkbox=0 ... Datetime=6, Label=99.
@@ -169,7 +155,8 @@ _FIELD_TYPES_BY_NUMBER = {0: "Checkbox", 1: "Text", 2: "Password", 3: "Integer",
                           4: "Double", 5: "List", 6: "Date", 99: "Label"}
 _FIELD_TYPES = {name.lower(): name for name in
                 ("Checkbox", "Text", "Password", "Integer", "Double", "List", "Date", "Label")}
-# §7.7: the connector-side enum says "Datetime", the REST enum "Date". Both -> "Date".
+# The connector-side enum says "Datetime" (docs/api/netserver/erp-connectors/api/field-meta-data-carrier.md),
+# the REST enum "Date" (docs/database/tables/enums/fieldmetadatatype.md). Both -> "Date".
 _FIELD_TYPES["datetime"] = "Date"
 _ACCESS = {"normal": "Normal", "mandatory": "Mandatory", "readonly": "ReadOnly",
            "0": "Normal", "1": "Mandatory", "2": "ReadOnly"}
@@ -208,7 +195,8 @@ def field_meta(obj: Json, key_fallback: str | None = None) -> FieldMeta:
 
 
 def field_metas(body: Json) -> tuple[FieldMeta, ...]:
-    """ErpSync sends an array, Quote a dictionary keyed by FieldKey (§7.8): accept both.
+    """ErpSync sends an array, Quote a dictionary keyed by FieldKey: accept both
+    (docs/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_GetConfigurationFields.md).
 
     Sorted by Rank (display order), then key. null (unknown connector) -> ().
     """
@@ -240,17 +228,31 @@ def connector_to_wire(id: int, name: str, url: str, deleted: bool) -> dict[str, 
     return {"ErpConnectorId": id, "DisplayName": name, "URL": url, "Deleted": deleted}
 
 
-def connector_from_mdo(item: Mapping[str, Json]) -> LiveConnector:
-    # MDO list `erpconnectors`: the URL is in ExtraInfo ([MDO]erpconnectors.md).
-    return LiveConnector(
-        id=_int(item, "Id", required=True),
-        name=_str(item, "Name"),
-        url=_str(item, "ExtraInfo"),
-        deleted=_bool(item, "Deleted"),
-    )
+# --- ERP and quote connections -----------------------------------------------------
 
 
-# --- ERP connections ---------------------------------------------------------------
+def _common_fields(obj: Mapping[str, Json]) -> dict[str, Any]:
+    """What an ERP connection and a quote connection carrier share: name, description,
+    deleted, and who may use it."""
+    return {
+        "name": _str(obj, "DisplayName"),
+        "description": _str(obj, "DisplayDescription"),
+        "deleted": _bool(obj, "Deleted"),
+        "all_access": _bool(obj, "AllAccess"),
+        "group_ids": _ids(obj, "UserGroupAccessIds"),
+        "associate_ids": _ids(obj, "AssociateAccessIds"),
+    }
+
+
+def _common_to_wire(conn: LiveErpConnection | LiveQuoteConnection) -> dict[str, Json]:
+    return {
+        "DisplayName": conn.name,
+        "DisplayDescription": conn.description,
+        "Deleted": conn.deleted,
+        "AllAccess": conn.all_access,
+        "UserGroupAccessIds": list(conn.group_ids),
+        "AssociateAccessIds": list(conn.associate_ids),
+    }
 
 
 def erp_connection(obj: Json, config: Mapping[str, WireValue] | None = None) -> LiveErpConnection:
@@ -259,16 +261,11 @@ def erp_connection(obj: Json, config: Mapping[str, WireValue] | None = None) -> 
     if config is None:
         config = config_from_wire(get(obj, "ConfigFields")) or {}
     return LiveErpConnection(
+        **_common_fields(obj),
         id=_int(obj, "ErpConnectionId", required=True),
         connector_id=_int(obj, "ErpConnectorId", required=True),
-        name=_str(obj, "DisplayName"),
-        description=_str(obj, "DisplayDescription"),
         active=_bool(obj, "Active"),
         guid=_str(obj, "ConnectionId"),
-        deleted=_bool(obj, "Deleted"),
-        all_access=_bool(obj, "AllAccess"),
-        group_ids=_ids(obj, "UserGroupAccessIds"),
-        associate_ids=_ids(obj, "AssociateAccessIds"),
         config=dict(config),
         most_recent_timestamp=get(obj, "MostRecentTimestamp"),
     )
@@ -278,17 +275,13 @@ def erp_connection_to_wire(conn: LiveErpConnection) -> dict[str, Json]:
     return {
         "ErpConnectionId": conn.id,
         "ErpConnectorId": conn.connector_id,
-        "DisplayName": conn.name,
-        "DisplayDescription": conn.description,
+        **_common_to_wire(conn),
         "Active": conn.active,
-        # §7.12: NetServer makes the GUID; a new connection sends null and reads it back.
+        # NetServer makes the GUID; a new connection sends null and reads it back
+        # (docs/en/api/reference/restful/agent/ErpSync_Agent/v1ErpSyncAgent_SaveConnection.md).
         "ConnectionId": conn.guid or None,
         "MostRecentTimestamp": conn.most_recent_timestamp,
         "ConfigFields": config_to_wire(conn.config),
-        "Deleted": conn.deleted,
-        "AllAccess": conn.all_access,
-        "UserGroupAccessIds": list(conn.group_ids),
-        "AssociateAccessIds": list(conn.associate_ids),
     }
 
 
@@ -298,15 +291,10 @@ def erp_connection_to_wire(conn: LiveErpConnection) -> dict[str, Json]:
 def quote_connection(obj: Json, config: Mapping[str, WireValue] | None = None) -> LiveQuoteConnection:
     obj = expect_object(obj, "a QuoteConnection")
     return LiveQuoteConnection(
+        **_common_fields(obj),
         id=_int(obj, "QuoteConnectionId"),  # 0 in a not-yet-saved defaults carrier
-        name=_str(obj, "DisplayName"),
-        description=_str(obj, "DisplayDescription"),
         connector_name=_str(obj, "ConnectorName"),
         erp_connection_id=_int(obj, "ErpConnectionId"),
-        deleted=_bool(obj, "Deleted"),
-        all_access=_bool(obj, "AllAccess"),
-        group_ids=_ids(obj, "UserGroupAccessIds"),
-        associate_ids=_ids(obj, "AssociateAccessIds"),
         config=dict(config or {}),
         erp_name=_str(obj, "ERPName"),
         rank=_int(obj, "Rank"),
@@ -318,22 +306,18 @@ def quote_connection_to_wire(conn: LiveQuoteConnection) -> dict[str, Json]:
     # Config values are not part of the carrier: SaveConnectionConfigFields stores them.
     return {
         "QuoteConnectionId": conn.id,
+        **_common_to_wire(conn),
         "ERPName": conn.erp_name,
-        "DisplayName": conn.name,
-        "DisplayDescription": conn.description,
         "Rank": conn.rank,
         "ConnectorName": conn.connector_name,
         "ErpConnectionId": conn.erp_connection_id,
         "ExtraData": conn.extra_data,
-        "AllAccess": conn.all_access,
-        "Deleted": conn.deleted,
-        "UserGroupAccessIds": list(conn.group_ids),
-        "AssociateAccessIds": list(conn.associate_ids),
     }
 
 
 def parse_test_outcome(body: Json) -> TestOutcome:
-    """A PluginResponse. `IsOk` and `Status` are each optional (§7.9)."""
+    """A PluginResponse. `IsOk` and `Status` are each optional: Status is only in the newest
+    docs (docs/en/api/reference/restful/agent/Quote_Agent/v1QuoteAgent_TestConnection.md)."""
     obj = expect_object(body, "a PluginResponse")
     # Newest docs say Status (Ok/OkWithInfo/Warn/Error); connector side says State.
     status = _str(obj, "Status") or _str(obj, "State")
@@ -376,15 +360,77 @@ def list_item(item: Mapping[str, Json]) -> ListItem:
     return ListItem(id=_int(item, "Id"), name=_str(item, "Name"), deleted=_bool(item, "Deleted"))
 
 
-def user(item: Mapping[str, Json]) -> User:
-    return User(
-        id=_int(item, "Id", required=True),
-        login=_str(item, "Name"),
-        full_name=_str(item, "FullName"),
-        deleted=_bool(item, "Deleted"),
-    )
-
-
 def group(obj: Json) -> Group:
     obj = expect_object(obj, "a user group list item")
     return Group(id=_int(obj, "Id", required=True), name=_str(obj, "Value"), deleted=_bool(obj, "Deleted"))
+
+
+# --- enums -------------------------------------------------------------------------------
+
+# Declaration order of ErpSyncResponseCode (docs/en/api/reference/soap/Services88/Services88-ErpSync.md,
+# and the CRMScript NSErpSyncResponseCode enum): a server that sends the enum as a
+# number sends this index.
+ERP_SYNC_RESPONSE_CODES = ("NoError", "ErrorConnectorHasConnections", "ErrorNotFound")
+
+
+def erp_sync_response_code(body: Json) -> str:
+    """An ErpSyncResponseCode sent as a JSON string or as its integer value."""
+    if isinstance(body, str):
+        text = body.strip()
+        if text.isdigit():
+            return erp_sync_response_code(int(text))
+        for code in ERP_SYNC_RESPONSE_CODES:
+            if code.lower() == text.lower():
+                return code
+        raise WireError("not a known ErpSyncResponseCode")
+    if isinstance(body, int) and not isinstance(body, bool) and 0 <= body < len(ERP_SYNC_RESPONSE_CODES):
+        return ERP_SYNC_RESPONSE_CODES[body]
+    raise WireError(f"not an ErpSyncResponseCode (got {_kind(body)})")
+
+
+# --- archives (GET archive/{provider}, an ODataSlimResponse) --------------------------------
+
+
+def archive_page(body: Json, what: str) -> tuple[list[Mapping[str, Json]], str | None]:
+    """The rows of one page and the link to the next page, if any
+    (docs/en/api/reference/restful/rest/Archive/v1Archive_GetArchive_GET.md)."""
+    obj = expect_object(body, f"the {what} archive")
+    rows = [expect_object(r, f"a row of the {what} archive") for r in expect_array(get(obj, "value"), f"{what} rows")]
+    next_link = get(obj, "odata.nextLink")
+    return rows, next_link if isinstance(next_link, str) and next_link.strip() else None
+
+
+def _row_id(row: Mapping[str, Json], column: str) -> int:
+    """The row's id: PrimaryKey, else its id column."""
+    return _int(row, "PrimaryKey") or _int(row, column, required=True)
+
+
+def _entity(row: Mapping[str, Json]) -> str:
+    return _str(row, "EntityName").strip().lower()
+
+
+def connector_from_archive(row: Mapping[str, Json]) -> LiveConnector:
+    """A row of archive ErpConnector: deleted rows are the `deleted` entity
+    (docs/en/api/archive-providers/reference/erpconnector.md has no deleted column)."""
+    return LiveConnector(
+        id=_row_id(row, "id"), name=_str(row, "name"), url=_str(row, "url"), deleted=_entity(row) == "deleted"
+    )
+
+
+def quote_archive_row(row: Mapping[str, Json]) -> tuple[int, bool]:
+    """(id, deleted) of a row of archive QuoteConnection: the `deleted` entity, or
+    its `deleted` column (docs/en/api/archive-providers/reference/quoteconnection.md)."""
+    return _row_id(row, "quoteConnectionId"), _entity(row) == "deleted" or _bool(row, "deleted")
+
+
+def user_from_archive(row: Mapping[str, Json]) -> User:
+    """A row of archive AllUsers (docs/en/api/archive-providers/reference/allusers.md):
+    `assocName` is the login; retired users are the `expired` entity (or isActive false)."""
+    active = get(row, "isActive")
+    inactive = active is False or (isinstance(active, str) and active.strip().lower() in ("false", "0"))
+    return User(
+        id=_row_id(row, "associateDbId"),
+        login=_str(row, "assocName"),
+        full_name=_str(row, "fullName"),
+        deleted=_entity(row) == "expired" or inactive,
+    )

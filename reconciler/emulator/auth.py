@@ -15,7 +15,8 @@ from reconciler.emulator.seed import CredentialsSpec
 class Credentials:
     bearer_tokens: tuple[str, ...] = ()
     # (ticket, app token); an app token of None means SO-AppToken is not required
-    # (onsite), otherwise the pair must match (Online rule, reference section 1).
+    # (onsite), otherwise the pair must match (the Online rule of
+    # docs/api/authentication/online/auth-header-types.md).
     tickets: tuple[tuple[str, str | None], ...] = ()
     basic: tuple[tuple[str, str], ...] = ()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
@@ -13,8 +13,10 @@ from starlette.responses import Response
 
 from reconciler.emulator.auth import Credentials
 from reconciler.emulator.faults import FaultInjector
+from reconciler.emulator.login import LoginService
 from reconciler.emulator.seed import Seed
 from reconciler.emulator.store import Store
+from reconciler.emulator.tables import Table
 from reconciler.emulator.wire import Arg, BadRequest
 
 T = TypeVar("T")
@@ -24,7 +26,7 @@ T = TypeVar("T")
 class Options:
     """Behaviour switches for testing clients against both readings of the docs."""
 
-    list_config_fields: bool = True  # GetAllConnections with ConfigFields (true) or null
+    list_config_fields: bool = False  # GetAllConnections with ConfigFields (true) or an empty one
 
 
 @dataclass
@@ -52,6 +54,7 @@ class Emulator:
     injector: FaultInjector
     options: Options
     counter: RequestCounter = field(default_factory=RequestCounter)
+    login: LoginService | None = None  # the system user flow, when the seed has system_user
 
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         return await run_in_threadpool(self.store.read, fn)
@@ -73,6 +76,8 @@ class Method:
     summary: str = ""
     # The whole body is one entity (SaveErpSyncConnectorEntity), not named arguments.
     body_is_entity: bool = False
+    # The whole body is a JSON array of ids (Associate/GetAssociateList).
+    body_is_ids: bool = False
 
     def describe(self, path: str) -> dict[str, Any]:
         """What a GET on the agent URL answers: how to call it, not a call."""
@@ -82,7 +87,8 @@ class Method:
             "Verb": "POST",
             "Url": path,
             "Summary": self.summary,
-            "Body": "the entity itself (not wrapped)" if self.body_is_entity else "JSON object of arguments",
+            "Body": "the entity itself (not wrapped)" if self.body_is_entity
+            else "a JSON array of ids" if self.body_is_ids else "JSON object of arguments",
             "Arguments": [
                 {"Name": a.name, "Type": a.type, "In": a.source, "Required": a.required}
                 for a in self.args
@@ -105,10 +111,11 @@ class Agent:
         returns: str,
         summary: str = "",
         body_is_entity: bool = False,
+        body_is_ids: bool = False,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.methods[name.lower()] = Method(
-                self.name, name, tuple(args), returns, handler, summary, body_is_entity
+                self.name, name, tuple(args), returns, handler, summary, body_is_entity, body_is_ids
             )
             return handler
 
@@ -133,13 +140,42 @@ def check_access_ids(emu: "Emulator", entity: Mapping[str, Any]) -> None:
         raise BadRequest(f"Connection.UserGroupAccessIds: no user group with id {unknown_groups[0]}")
 
 
-def keeper(entity: Mapping[str, Any]) -> Callable[[str, Any, Any], Any]:
-    """keep(name, current, default): fields left out (or null) on an update keep their stored value."""
+def default(entity: Mapping[str, Any], name: str, fallback: Any) -> Any:
+    """A carrier field's value; one left out (or null) gets its default, not the
+    stored value: a save sends the whole carrier."""
+    value = entity[name]
+    return fallback if value is None else value
 
-    def keep(name: str, current: Any, default: Any) -> Any:
-        value = entity[name]
-        if value is not None:
-            return value
-        return current if current is not None else default
 
-    return keep
+R = TypeVar("R")
+
+
+async def save_connection_entity(
+    emu: "Emulator",
+    entity: Mapping[str, Any],
+    id_field: str,
+    table: "Table[R]",
+    build: Callable[[sqlite3.Connection, int, R | None], R],
+    after: Callable[[sqlite3.Connection, R], None] | None = None,
+) -> R | None:
+    """What ErpSync and Quote SaveConnection share: check the access ids, then in one
+    transaction create (id 0) or update (a known id) the row that `build` makes from
+    the stored one, and run `after` on the saved row in the same transaction.
+    An unknown id answers None: a failed agent call is 200 with null."""
+    check_access_ids(emu, entity)
+
+    def save(conn: sqlite3.Connection) -> R | None:
+        connection_id = entity[id_field] or 0
+        old = table.get(conn, connection_id) if connection_id else None
+        if connection_id and old is None:
+            return None
+        row = build(conn, connection_id, old)
+        if old is None:
+            row = replace(row, id=table.insert(conn, row))  # type: ignore[type-var]
+        else:
+            table.update(conn, row)
+        if after is not None:
+            after(conn, row)
+        return row
+
+    return await emu.write(save)

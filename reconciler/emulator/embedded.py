@@ -15,7 +15,7 @@ EMBEDDED_BASE_URL = "http://embedded-emulator/"
 
 
 @dataclass
-class EmbeddedTarget:
+class EmbeddedEmulator:
     transport: httpx.AsyncBaseTransport  # an httpx.ASGITransport over the app
     base_url: str  # ends with "/"; the client appends "api/v1/…"
     headers: dict[str, str] = field(repr=False)  # valid demo credentials
@@ -23,13 +23,13 @@ class EmbeddedTarget:
     state_path: Path = DEFAULT_STATE
 
 
-def open_embedded(state_path: Path = DEFAULT_STATE) -> EmbeddedTarget:
+def open_embedded(state_path: Path = DEFAULT_STATE) -> EmbeddedEmulator:
     """The emulator over `state_path` (created and seeded from the default seed on first use)."""
     state_path = Path(state_path)
     state_path.parent.mkdir(parents=True, exist_ok=True)
     app = create_app(state_path)
     emu = app.state.emulator
-    return EmbeddedTarget(
+    return EmbeddedEmulator(
         transport=httpx.ASGITransport(app=app),
         base_url=EMBEDDED_BASE_URL,
         headers=emu.credentials.default_headers(),

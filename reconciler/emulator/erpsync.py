@@ -1,4 +1,5 @@
-"""The ErpSync agent: sync connectors and ERP connections (reference sections 2 and 3)."""
+"""The ErpSync agent: sync connectors and ERP connections
+(docs/en/api/reference/restful/agent/ErpSync_Agent/)."""
 
 from __future__ import annotations
 
@@ -15,14 +16,16 @@ from reconciler.emulator.connectors import (
     missing_mandatory,
     run_test,
 )
-from reconciler.emulator.context import Agent, Emulator, check_access_ids, keeper
+from reconciler.emulator.context import Agent, Emulator, default, save_connection_entity
+from reconciler.emulator.sync_cache import refresh_field_cache
+from reconciler.emulator.sync_store import unsynced_mandatory_fields
 from reconciler.emulator.store import (
+    ERP_CONNECTIONS,
     ConnectorRow,
     ErpRow,
     count_live_connections,
     get_connector,
     get_erp,
-    insert_erp,
     list_connectors,
     list_erp,
     new_guid,
@@ -71,6 +74,7 @@ def connector_entity(row: ConnectorRow) -> dict[str, Any]:
 
 
 def connection_entity(row: ErpRow, *, with_config: bool = True) -> dict[str, Any]:
+    """The ErpConnection carrier; without config its ConfigFields is empty (no data)."""
     return carrier(
         {
             "ErpConnectionId": row.id,
@@ -80,7 +84,7 @@ def connection_entity(row: ErpRow, *, with_config: bool = True) -> dict[str, Any
             "Active": row.active,
             "ConnectionId": row.guid,
             "MostRecentTimestamp": row.most_recent_timestamp,
-            "ConfigFields": dict(row.config) if with_config else None,
+            "ConfigFields": dict(row.config) if with_config else {},
             "Deleted": row.deleted,
             "AllAccess": row.all_access,
             "UserGroupAccessIds": list(row.group_ids),
@@ -137,16 +141,17 @@ async def create_default_connector(emu: Emulator, args: dict[str, Any]) -> Respo
 async def save_connector_entity(emu: Emulator, args: dict[str, Any]) -> Response:
     f = read_entity("ErpSyncConnectorEntity", args["entity"], CONNECTOR_FIELDS)
 
-    def save(conn: sqlite3.Connection) -> ConnectorRow:
+    def save(conn: sqlite3.Connection) -> ConnectorRow | None:
         connector_id = f["ErpConnectorId"] or 0
         existing = get_connector(conn, connector_id) if connector_id else None
         if connector_id and existing is None:
-            raise BadRequest(f"There is no sync connector with ErpConnectorId {connector_id}")
-        name = f["DisplayName"] if f["DisplayName"] is not None else (existing.name if existing else "")
-        url = f["URL"] if f["URL"] is not None else (existing.url if existing else "")
-        deleted = f["Deleted"] if f["Deleted"] is not None else (existing.deleted if existing else False)
-        if existing is None and not url:
-            raise BadRequest("ErpSyncConnectorEntity.URL is required for a new connector")
+            return None  # a failed agent call: 200 with null
+        # The carrier is the whole entity: a field left out gets its default.
+        name = default(f, "DisplayName", "")
+        url = default(f, "URL", "")
+        deleted = default(f, "Deleted", False)
+        if not url:
+            raise BadRequest("ErpSyncConnectorEntity.URL is required")
         # Deleting through Save follows the same rule as DeleteErpSyncConnectorEntity.
         if deleted and existing is not None and not existing.deleted:
             _refuse_delete_with_connections(conn, existing.id)
@@ -154,7 +159,8 @@ async def save_connector_entity(emu: Emulator, args: dict[str, Any]) -> Response
         new_id = save_connector(conn, row)
         return replace(row, id=new_id)
 
-    return json_response(connector_entity(await emu.write(save)))
+    saved = await emu.write(save)
+    return json_response(connector_entity(saved) if saved else None)
 
 
 def _refuse_delete_with_connections(conn: sqlite3.Connection, connector_id: int) -> None:
@@ -192,15 +198,15 @@ async def can_delete_connector(emu: Emulator, args: dict[str, Any]) -> Response:
 async def delete_connector(emu: Emulator, args: dict[str, Any]) -> Response:
     connector_id = args["ErpSyncConnectorEntityId"]
 
-    def delete(conn: sqlite3.Connection) -> None:
+    def delete(conn: sqlite3.Connection) -> bool:
         row = get_connector(conn, connector_id)
         if row is None:
-            raise BadRequest(f"There is no sync connector with id {connector_id}")
+            return False
         _refuse_delete_with_connections(conn, connector_id)
         save_connector(conn, replace(row, deleted=True))
+        return True
 
-    await emu.write(delete)
-    return no_content()
+    return no_content() if await emu.write(delete) else json_response(None)
 
 
 @ERPSYNC.method(
@@ -226,8 +232,8 @@ async def test_connector_url(emu: Emulator, args: dict[str, Any]) -> Response:
 async def get_all_connections(emu: Emulator, args: dict[str, Any]) -> Response:
     include_deleted = bool(args["IncludeDeleted"])
     rows = await emu.read(lambda c: list_erp(c, include_deleted))
-    # Documented "without config field data", yet the samples carry ConfigFields
-    # (reference section 7.11): filled by default, null with list_config_fields off.
+    # Documented "without config field data" (docs/en/api/reference/restful/agent/
+    # ErpSync_Agent/v1ErpSyncAgent_GetAllConnections.md): empty unless list_config_fields is on.
     with_config = emu.options.list_config_fields
     return json_response([connection_entity(r, with_config=with_config) for r in rows])
 
@@ -249,85 +255,85 @@ async def get_connection(emu: Emulator, args: dict[str, Any]) -> Response:
 )
 async def save_connection(emu: Emulator, args: dict[str, Any]) -> Response:
     f = read_entity("Connection", args["Connection"], CONNECTION_FIELDS)
-    check_access_ids(emu, f)
-    keep = keeper(f)
 
-    def save(conn: sqlite3.Connection) -> ErpRow:
-        connection_id = f["ErpConnectionId"] or 0
-        existing = get_erp(conn, connection_id) if connection_id else None
-        if connection_id and existing is None:
-            raise BadRequest(f"There is no ERP connection with ErpConnectionId {connection_id}")
-        old = existing  # short name for the keep(...) calls below
-        connector_id = keep("ErpConnectorId", old and old.connector_id, 0)
+    def build(conn: sqlite3.Connection, connection_id: int, old: ErpRow | None) -> ErpRow:
+        # The carrier is the whole entity: a field left out gets its default, not the stored value.
+        connector_id = default(f, "ErpConnectorId", 0)
         if not connector_id:
             raise BadRequest("Connection.ErpConnectorId is required: the sync connector to use")
         if get_connector(conn, connector_id) is None:
             raise BadRequest(f"Connection.ErpConnectorId: there is no sync connector with id {connector_id}")
-        deleted = keep("Deleted", old and old.deleted, False)
-        row = ErpRow(
+        deleted = default(f, "Deleted", False)
+        return ErpRow(
             id=connection_id,
             connector_id=connector_id,
-            name=keep("DisplayName", old and old.name, ""),
-            description=keep("DisplayDescription", old and old.description, ""),
+            name=default(f, "DisplayName", ""),
+            description=default(f, "DisplayDescription", ""),
             # A deleted connection is never active (DeleteConnection clears Active too).
-            active=keep("Active", old and old.active, False) and not deleted,
+            active=default(f, "Active", False) and not deleted,
             # The GUID is NetServer's: made here on create, never taken from the
-            # client (reference section 7.12), and immutable afterwards.
+            # client, and immutable afterwards
+            # (docs/en/api/reference/restful/agent/ErpSync_Agent/v1ErpSyncAgent_SaveConnection.md).
             guid=old.guid if old else new_guid(),
-            most_recent_timestamp=keep("MostRecentTimestamp", old and old.most_recent_timestamp, None),
-            all_access=keep("AllAccess", old and old.all_access, False),
+            most_recent_timestamp=default(f, "MostRecentTimestamp", None),
+            all_access=default(f, "AllAccess", False),
             deleted=deleted,
-            group_ids=tuple(keep("UserGroupAccessIds", old and list(old.group_ids), [])),
-            associate_ids=tuple(keep("AssociateAccessIds", old and list(old.associate_ids), [])),
-            config=dict(keep("ConfigFields", old and old.config, {})),
+            group_ids=tuple(default(f, "UserGroupAccessIds", [])),
+            associate_ids=tuple(default(f, "AssociateAccessIds", [])),
+            config=dict(default(f, "ConfigFields", {})),
         )
-        if existing is None:
-            return replace(row, id=insert_erp(conn, row))
-        update_erp(conn, row)
-        return row
 
-    return json_response(connection_entity(await emu.write(save)))
+    def refresh_fields(conn: sqlite3.Connection, row: ErpRow) -> None:
+        # NetServer asks the connector for its actor types and fields on every save
+        # (docs/api/netserver/erp-connectors/setup-mapping.md).
+        connector = get_connector(conn, row.connector_id)
+        profile = emu.seed.connector_profile(connector.url) if connector else None
+        if profile is not None and not profile.test.unreachable:
+            refresh_field_cache(conn, emu.seed, profile, row.id)
+
+    saved = await save_connection_entity(emu, f, "ErpConnectionId", ERP_CONNECTIONS, build, refresh_fields)
+    return json_response(connection_entity(saved) if saved else None)
 
 
 @ERPSYNC.method(
     "DeleteConnection",
     Arg("ErpConnectionId", "int"),
     returns="204 No Content",
-    summary="Soft delete: Deleted=true and Active=false; the row stays (reference section 7.2)",
+    summary="Soft delete: Deleted=true and Active=false; the row stays (docs/database/tables/erpconnection.md)",
 )
 async def delete_connection(emu: Emulator, args: dict[str, Any]) -> Response:
     connection_id = args["ErpConnectionId"]
 
-    def delete(conn: sqlite3.Connection) -> None:
+    def delete(conn: sqlite3.Connection) -> bool:
         row = get_erp(conn, connection_id)
         if row is None:
-            raise BadRequest(f"There is no ERP connection with id {connection_id}")
+            return False
         update_erp(conn, replace(row, deleted=True, active=False))
+        return True
 
-    await emu.write(delete)
-    return no_content()
+    return no_content() if await emu.write(delete) else json_response(None)
 
 
 @ERPSYNC.method(
     "ToggleErpConnectionActive",
     Arg("ErpConnectionId", "int"),
-    returns="string[]: reasons the toggle failed; empty = done",
+    returns="string[]: reasons the toggle failed; empty = done; null for an unknown connection",
     summary="Deactivation always works; activation needs a connection that is not deleted and passes its test",
 )
 async def toggle_active(emu: Emulator, args: dict[str, Any]) -> Response:
     connection_id = args["ErpConnectionId"]
     row = await emu.read(lambda c: get_erp(c, connection_id))
     if row is None:
-        return json_response([f"The ERP connection {connection_id} does not exist"])
+        return json_response(None)  # a failed agent call: 200 with null
     if not row.active:
         reasons = await _activation_problems(emu, row)
         if reasons:
             return json_response(reasons)
 
-    def toggle(conn: sqlite3.Connection) -> list[str]:
+    def toggle(conn: sqlite3.Connection) -> list[str] | None:
         current = get_erp(conn, connection_id)
         if current is None:
-            return [f"The ERP connection {connection_id} does not exist"]
+            return None
         if current.active != row.active:
             # Someone toggled it while the connector was being tested; report, don't flip back.
             return ["The connection was changed by someone else while it was being tested; try again"]
@@ -349,6 +355,7 @@ async def _activation_problems(emu: Emulator, row: ErpRow) -> list[str]:
         reasons += [
             f"The mandatory field {key} has no value" for key in missing_mandatory(profile.fields, row.config)
         ]
+    reasons += await emu.read(lambda c: unsynced_mandatory_fields(c, row.id))
     outcome = await _test_connector(emu, connector, row.config)
     if not outcome.ok:
         reasons.append(f"The connection test failed: {outcome.user_explanation}")
@@ -381,37 +388,53 @@ async def get_connection_config_fields(emu: Emulator, args: dict[str, Any]) -> R
 
 @ERPSYNC.method(
     "TestConnectionByConfig",
-    Arg("ErpConnectionId", "int", required=False),
+    Arg("ErpConnectionId", "int"),
     Arg("ConfigFields", "dict"),
-    Arg("ErpConnectorId", "int", required=False),
-    returns="bool",
+    returns="bool (false if no connector has that id)",
     summary=(
-        "Test config values, also for an unsaved connection. The connector is: "
-        "ErpConnectorId if given and non-zero (emulator extension); else the connector of "
-        "connection ErpConnectionId; else ErpConnectionId read as a connector id"
+        "Test config values, also for an unsaved connection. ErpConnectionId is the id of "
+        "the sync connector to ask (not a connection id); other keys are ignored"
     ),
 )
 async def test_connection_by_config(emu: Emulator, args: dict[str, Any]) -> Response:
-    # Reference section 7.3: the documented argument is ErpConnectionId, which the
-    # .NET docs describe as "the id of the connector". We accept all readings.
-    connector_id = args["ErpConnectorId"] or 0
-    connection_id = args["ErpConnectionId"] or 0
-
-    def find(conn: sqlite3.Connection) -> ConnectorRow | None:
-        if connector_id:
-            return get_connector(conn, connector_id)
-        if connection_id:
-            connection = get_erp(conn, connection_id)
-            if connection is not None:
-                return get_connector(conn, connection.connector_id)
-            return get_connector(conn, connection_id)
-        return None
-
-    connector = await emu.read(find)
+    # The .NET client, SOAP and CRMScript docs describe ErpConnectionId as "the id of the
+    # connector we try to connect to" (docs/api/reference/restful/agent/ErpSync_Agent/
+    # v1ErpSyncAgent_TestConnectionByConfig.md names no other key). So it is read as a
+    # connector id, always, and a client sending a connection id gets its test failed.
+    connector = await emu.read(lambda c: get_connector(c, args["ErpConnectionId"]))
     if connector is None:
         return json_response(False)
     outcome = await _test_connector(emu, connector, args["ConfigFields"])
     return json_response(outcome.ok)
+
+
+@ERPSYNC.method(
+    "UpdateConnectionFields",
+    Arg("ErpConnectionId", "int"),
+    returns="bool (null if the connection does not exist)",
+    summary="Ask the connection's connector for its actor types and their fields, and store them",
+)
+async def update_connection_fields(emu: Emulator, args: dict[str, Any]) -> Response:
+    # docs/en/api/reference/restful/agent/ErpSync_Agent/v1ErpSyncAgent_UpdateConnectionFields.md:
+    # a bool; an agent call on an unknown id answers 200 with null (docs/api/webapi/agents/index.md).
+    # It refreshes the cache of actor types and fields (emulator/sync_cache.py) when the
+    # connector answers.
+    def find(conn: sqlite3.Connection) -> tuple[ErpRow, ConnectorRow | None] | None:
+        row = get_erp(conn, args["ErpConnectionId"])
+        return (row, get_connector(conn, row.connector_id)) if row else None
+
+    found = await emu.read(find)
+    if found is None:
+        return json_response(None)
+    row, connector = found
+    await emu.injector.connector_test_delay()
+    if connector is None or connector.deleted:
+        return json_response(False)
+    profile = emu.seed.connector_profile(connector.url)
+    if profile is None or profile.test.unreachable:
+        return json_response(False)
+    await emu.write(lambda conn: refresh_field_cache(conn, emu.seed, profile, row.id))
+    return json_response(True)
 
 
 @ERPSYNC.method(

@@ -1,4 +1,5 @@
-"""Fault knobs: added latency, 500/503 errors, 429 rate limiting, slow connector tests.
+"""Fault knobs: added latency, 500/503 errors, 429 rate limiting, slow connector tests,
+and two tenant situations: agents an Online app was not granted, and a moved tenant.
 
 Every random choice is made from the request's ordinal number and `fault_seed`
 (not from a shared random stream), so "the n-th request since the knobs were
@@ -16,6 +17,8 @@ from typing import Any
 
 
 ERROR_STATUSES = (500, 502, 503, 504)
+DENIED_STATUSES = (401, 403)
+MOVED_STATUSES = (421, 307)
 
 
 @dataclass(frozen=True)
@@ -29,12 +32,46 @@ class Faults:
     retry_after_s: int = 1  # Retry-After (whole seconds, may be 0) on 429 and 503
     connector_test_latency_ms: float = 0.0  # added to every call that tests a connector
     fault_seed: int = 0
+    # Agents answered as an Online tenant answers an app that was not granted them
+    # ("Online Restricted": ErpSync must be requested at app registration).
+    denied_agents: tuple[str, ...] = ()
+    denied_status: int = 403  # the docs do not say which; 401 is the other reading
+    # A tenant that moved host: every /api/ request answers moved_status (421
+    # Misdirected Request; 307 redirects to moved_to + the same path).
+    moved_to: str = ""
+    moved_status: int = 421
+    # "Agent/Method" names answered 200 with null: how a failed agent call answers
+    # (docs/api/webapi/agents/index.md), e.g. "ErpSync/UpdateConnectionFields".
+    null_methods: tuple[str, ...] = ()
+    # "Agent/Method" names this server lacks (404), as an older server lacks the
+    # methods added in Services88, e.g. "ErpSync/GetAllConnections".
+    missing_methods: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        for name in ("error_statuses", "denied_agents", "null_methods", "missing_methods"):
+            if isinstance(getattr(self, name), list):  # from JSON/YAML
+                object.__setattr__(self, name, tuple(getattr(self, name)))
+        self._check_names()
+        self._check_statuses()
+        self._check_numbers()
+
+    def _check_names(self) -> None:
+        agents = self.denied_agents
+        if not isinstance(agents, tuple) or any(not isinstance(a, str) or not a for a in agents):
+            raise ValueError(f"denied_agents must be a list of agent names such as ErpSync, got {agents!r}")
+        for name in ("null_methods", "missing_methods"):
+            methods = getattr(self, name)
+            if not isinstance(methods, tuple) or any(not isinstance(m, str) or m.count("/") != 1 for m in methods):
+                raise ValueError(f"{name} must be a list of Agent/Method names, got {methods!r}")
+
+    def _check_statuses(self) -> None:
+        if self.denied_status not in DENIED_STATUSES or isinstance(self.denied_status, bool):
+            raise ValueError(f"denied_status must be 401 or 403, got {self.denied_status!r}")
+        if self.moved_status not in MOVED_STATUSES or isinstance(self.moved_status, bool):
+            raise ValueError(f"moved_status must be 421 or 307, got {self.moved_status!r}")
+        if not isinstance(self.moved_to, str) or (self.moved_to and not self.moved_to.startswith(("http://", "https://"))):
+            raise ValueError(f"moved_to must be empty or an http(s) base URL, got {self.moved_to!r}")
         statuses = self.error_statuses
-        if isinstance(statuses, list):  # from JSON/YAML
-            statuses = tuple(statuses)
-            object.__setattr__(self, "error_statuses", statuses)
         if (
             not isinstance(statuses, tuple)
             or not statuses
@@ -43,6 +80,8 @@ class Faults:
             raise ValueError(
                 f"error_statuses must be a non-empty list of {', '.join(map(str, ERROR_STATUSES))}, got {statuses!r}"
             )
+
+    def _check_numbers(self) -> None:
         for name in ("latency_ms", "jitter_ms", "connector_test_latency_ms"):
             value = getattr(self, name)
             if not _is_number(value) or value < 0:
@@ -75,6 +114,15 @@ class Faults:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def denies(self, agent: str) -> bool:
+        return agent.lower() in {a.lower() for a in self.denied_agents}
+
+    def answers_null(self, agent: str, method: str) -> bool:
+        return f"{agent}/{method}".lower() in {m.lower() for m in self.null_methods}
+
+    def lacks(self, agent: str, method: str) -> bool:
+        return f"{agent}/{method}".lower() in {m.lower() for m in self.missing_methods}
 
 
 def _is_number(value: object) -> bool:

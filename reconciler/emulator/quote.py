@@ -1,4 +1,5 @@
-"""The Quote agent: quote connections and their installed connectors (reference section 4)."""
+"""The Quote agent: quote connections and their installed connectors
+(docs/en/api/reference/restful/agent/Quote_Agent/)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ from typing import Any
 from starlette.responses import Response
 
 from reconciler.emulator.connectors import TestOutcome, field_metadata, plugin_response, run_test
-from reconciler.emulator.context import Agent, Emulator, check_access_ids, keeper
+from reconciler.emulator.context import Agent, Emulator, default, save_connection_entity
 from reconciler.emulator.store import (
+    QUOTE_CONNECTIONS,
     QuoteRow,
     get_erp,
     get_quote,
-    insert_quote,
     list_quotes,
     update_quote,
 )
@@ -63,11 +64,11 @@ def quote_entity(emu: Emulator, row: QuoteRow) -> dict[str, Any]:
 @QUOTE.method(
     "GetAllInstalledQuoteConnections",
     returns="QuoteConnection[]",
-    summary="All quote connections, deleted ones included (Deleted: true) so they can be restored",
+    summary="Quote connections that are not deleted (archive QuoteConnection has the deleted ones)",
 )
 async def get_all_installed(emu: Emulator, args: dict[str, Any]) -> Response:
     rows = await emu.read(list_quotes)
-    return json_response([quote_entity(emu, r) for r in rows])
+    return json_response([quote_entity(emu, r) for r in rows if not r.deleted])
 
 
 @QUOTE.method("GetConnection", Arg("QuoteConnectionId", "int"), returns="QuoteConnection or null")
@@ -109,15 +110,10 @@ async def create_from_connector_name(emu: Emulator, args: dict[str, Any]) -> Res
 )
 async def save_connection(emu: Emulator, args: dict[str, Any]) -> Response:
     f = read_entity("Connection", args["Connection"], CONNECTION_FIELDS)
-    check_access_ids(emu, f)
-    keep = keeper(f)
 
-    def save(conn: sqlite3.Connection) -> QuoteRow:
-        connection_id = f["QuoteConnectionId"] or 0
-        old = get_quote(conn, connection_id) if connection_id else None
-        if connection_id and old is None:
-            raise BadRequest(f"There is no quote connection with QuoteConnectionId {connection_id}")
-        connector_name = keep("ConnectorName", old and old.connector_name, "")
+    def build(conn: sqlite3.Connection, connection_id: int, old: QuoteRow | None) -> QuoteRow:
+        # The carrier is the whole entity: a field left out gets its default, not the stored value.
+        connector_name = default(f, "ConnectorName", "")
         profile = emu.seed.quote_connector(connector_name)
         if profile is None and (old is None or connector_name != old.connector_name):
             installed = ", ".join(q.name for q in emu.seed.quote_connectors)
@@ -125,42 +121,39 @@ async def save_connection(emu: Emulator, args: dict[str, Any]) -> Response:
                 f"Connection.ConnectorName: {connector_name!r} is not an installed quote connector "
                 f"(installed: {installed})"
             )
-        erp_connection_id = keep("ErpConnectionId", old and old.erp_connection_id, 0)
+        erp_connection_id = default(f, "ErpConnectionId", 0)
         if erp_connection_id and get_erp(conn, erp_connection_id) is None:
             raise BadRequest(f"Connection.ErpConnectionId: there is no ERP connection with id {erp_connection_id}")
-        erp_name = f["ERPName"] or (old.erp_name if old else (profile.erp_name if profile else ""))
-        row = QuoteRow(
+        return QuoteRow(
             id=connection_id,
-            erp_name=erp_name,
-            name=keep("DisplayName", old and old.name, ""),
-            description=keep("DisplayDescription", old and old.description, ""),
-            rank=keep("Rank", old and old.rank, 0),
+            erp_name=default(f, "ERPName", ""),
+            name=default(f, "DisplayName", ""),
+            description=default(f, "DisplayDescription", ""),
+            rank=default(f, "Rank", 0),
             connector_name=connector_name,
             erp_connection_id=erp_connection_id,
-            extra_data=keep("ExtraData", old and old.extra_data, ""),
-            all_access=keep("AllAccess", old and old.all_access, False),
-            deleted=keep("Deleted", old and old.deleted, False),
-            group_ids=tuple(keep("UserGroupAccessIds", old and list(old.group_ids), [])),
-            associate_ids=tuple(keep("AssociateAccessIds", old and list(old.associate_ids), [])),
+            extra_data=default(f, "ExtraData", ""),
+            all_access=default(f, "AllAccess", False),
+            deleted=default(f, "Deleted", False),
+            group_ids=tuple(default(f, "UserGroupAccessIds", [])),
+            associate_ids=tuple(default(f, "AssociateAccessIds", [])),
             config=dict(old.config) if old else {},
         )
-        if old is None:
-            return replace(row, id=insert_quote(conn, row))
-        update_quote(conn, row)
-        return row
 
-    return json_response(quote_entity(emu, await emu.write(save)))
+    saved = await save_connection_entity(emu, f, "QuoteConnectionId", QUOTE_CONNECTIONS, build)
+    return json_response(quote_entity(emu, saved) if saved else None)
 
 
 async def _set_deleted(emu: Emulator, connection_id: int, deleted: bool) -> Response:
-    def change(conn: sqlite3.Connection) -> None:
+    def change(conn: sqlite3.Connection) -> bool:
         row = get_quote(conn, connection_id)
         if row is None:
-            raise BadRequest(f"There is no quote connection with id {connection_id}")
+            return False
         update_quote(conn, replace(row, deleted=deleted))
+        return True
 
-    await emu.write(change)
-    return no_content()
+    # An unknown id is a failed agent call: 200 with null.
+    return no_content() if await emu.write(change) else json_response(None)
 
 
 @QUOTE.method(
@@ -225,10 +218,10 @@ async def save_connection_config_fields(emu: Emulator, args: dict[str, Any]) -> 
     connection_id = args["QuoteConnectionId"]
     values = dict(args["ConnectionConfigFields"])
 
-    def save(conn: sqlite3.Connection) -> dict[str, str]:
+    def save(conn: sqlite3.Connection) -> dict[str, str] | None:
         row = get_quote(conn, connection_id)
         if row is None:
-            raise BadRequest(f"There is no quote connection with id {connection_id}")
+            return None  # a failed agent call: 200 with null
         update_quote(conn, replace(row, config=values))
         return values
 

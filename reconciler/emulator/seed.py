@@ -14,18 +14,22 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError, field_validator
 
 from reconciler.diagnostics import did_you_mean
 
 DEFAULT_SEED_NAME = "default_seed.yaml"
 
-# The REST enum says "Date", connector-side metadata says "Datetime" (reference
-# section 7.7). A seed may use either, to let clients be tested against both.
+# The REST enum says "Date" (docs/database/tables/enums/fieldmetadatatype.md), connector-side
+# metadata says "Datetime" (docs/api/netserver/erp-connectors/api/field-meta-data-carrier.md).
+# A seed may use either, to let clients be tested against both.
 SeedFieldType = Literal[
     "Checkbox", "Text", "Password", "Integer", "Double", "List", "Date", "Datetime", "Label"
 ]
 SeedFieldAccess = Literal["Normal", "Mandatory", "ReadOnly"]
+# docs/en/database/tables/enums/erpactortype.md and crmactortype.md (Unknown left out).
+ErpActorTypeName = Literal["Customer", "Supplier", "Partner", "Person", "Project", "Employee", "Sale"]
+CrmActorTypeName = Literal["Contact", "Person", "Project", "Sale"]
 
 
 class SeedError(Exception):
@@ -69,12 +73,43 @@ class TestSpec(_Model):
     rules: list[TestRule] = []
 
 
+class ErpListItemSpec(_Model):
+    key: StrictStr  # the ERP list item key (ErpListItemId)
+    name: StrictStr
+
+
+class ActorTypeSpec(_Model):
+    """An ERP actor type the connector supports (GetSupportedActorTypes), the CRM actor
+    type it is paired with, and its fields (GetSupportedActorTypeFields)."""
+
+    erp: ErpActorTypeName
+    crm: CrmActorTypeName | None = None  # None: no CRM actor type fits (Employee)
+    fields: list[FieldSpec] = []
+
+
 class SyncConnectorProfile(_Model):
-    """What a sync connector web service at `url` answers: its fields and tests."""
+    """What a sync connector web service at `url` answers: its fields and tests,
+    its actor types with their fields, and the items of its lists."""
 
     url: StrictStr = Field(min_length=1)
     fields: list[FieldSpec] = []
     test: TestSpec = TestSpec()
+    actor_types: list[ActorTypeSpec] = []
+    lists: dict[str, list[ErpListItemSpec]] = {}  # ERP list name -> items (GetListItems)
+
+    def actor_type(self, erp: str) -> ActorTypeSpec | None:
+        return next((a for a in self.actor_types if a.erp == erp), None)
+
+
+class CrmFieldSpec(_Model):
+    """A CRM field a mapping may name (CrmFieldKey), e.g. contact/name."""
+
+    key: StrictStr = Field(min_length=1)
+    display_name: StrictStr = ""
+    list_name: StrictStr = ""  # for a list field: the name of the CRM list (a `lists` key)
+    # ERP field keys the engine maps to this field by itself, compared without case
+    # (docs/api/netserver/erp-connectors/automatic-field-mapping.md).
+    erp_keys: list[StrictStr] = []
 
 
 class QuoteConnectorProfile(_Model):
@@ -122,6 +157,37 @@ class CredentialsSpec(_Model):
     bearer: list[StrictStr] = []
     tickets: list[TicketSpec] = []
     basic: list[BasicSpec] = []
+
+
+class SystemUserSpec(_Model):
+    """The tenant's side of the system user flow (docs/emulator.md). Demo values only."""
+
+    context_id: StrictStr = Field(default="Cust12345", pattern=r"^Cust\d+$")
+    serial: StrictStr = Field(min_length=1)  # tenant database serial: the JWT audience is spn:<serial>
+    app_token: StrictStr = Field(min_length=1)  # the app's client secret (ApplicationToken / SO-AppToken)
+    system_user_token: StrictStr = Field(min_length=1)
+    app_private_key: StrictStr  # PEM; the emulator verifies with its public half
+    issuer_private_key: StrictStr  # PEM; signs the JWTs the emulator issues
+    ticket_ttl_s: float = Field(default=6 * 3600, gt=0)  # documented: 6 hours, sliding
+    timestamp_window_s: StrictInt = Field(default=300, ge=0)  # undocumented tolerance; ±5 minutes
+    jwt_lifetime_s: StrictInt = Field(default=300, gt=0)
+
+    @field_validator("app_private_key", "issuer_private_key")
+    @classmethod
+    def _rsa_pem(cls, value: str) -> str:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        try:
+            # The full RSA consistency check costs ~60 ms per key on every emulator start.
+            key = serialization.load_pem_private_key(
+                value.encode("ascii"), password=None, unsafe_skip_rsa_key_validation=True
+            )
+        except (ValueError, TypeError, UnicodeEncodeError):
+            key = None
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise ValueError("must be an unencrypted RSA private key in PEM form")
+        return value
 
 
 class ScopeSpec(_Model):
@@ -174,20 +240,28 @@ class FaultsSpec(_Model):
     retry_after_s: StrictInt = Field(default=1, ge=0)
     connector_test_latency_ms: float = Field(default=0, ge=0)
     fault_seed: StrictInt = 0
+    denied_agents: list[StrictStr] = []
+    denied_status: Literal[401, 403] = 403
+    moved_to: StrictStr = ""
+    moved_status: Literal[421, 307] = 421
+    null_methods: list[StrictStr] = []
+    missing_methods: list[StrictStr] = []
 
 
 class OptionsSpec(_Model):
-    # GetAllConnections is documented "without config field data" but the samples
-    # show ConfigFields filled (reference section 7.11); false answers null.
-    list_config_fields: StrictBool = True
+    # GetAllConnections is documented "without config field data" (false: it answers
+    # an empty ConfigFields, the strictest reading); true fills it as the samples do.
+    list_config_fields: StrictBool = False
 
 
 class Seed(_Model):
     credentials: CredentialsSpec = CredentialsSpec()
+    system_user: SystemUserSpec | None = None
     users: list[UserSpec] = []
     groups: list[GroupSpec] = []
     lists: dict[str, list[ListItemSpec]] = {}
     connector_profiles: list[SyncConnectorProfile] = []
+    crm_fields: dict[CrmActorTypeName, list[CrmFieldSpec]] = {}  # the CRM field vocabulary
     quote_connectors: list[QuoteConnectorProfile] = []
     connectors: list[ConnectorSeed] = []
     erp_connections: list[ErpConnectionSeed] = []
@@ -208,6 +282,9 @@ class Seed(_Model):
             if profile.name == name:
                 return profile
         return None
+
+    def crm_field(self, crm_actor: str | None, key: str) -> CrmFieldSpec | None:
+        return next((f for f in self.crm_fields.get(crm_actor, []) if f.key == key), None)  # type: ignore[call-overload]
 
     def list_items(self, list_name: str) -> list[ListItemSpec] | None:
         for name, items in self.lists.items():
@@ -302,81 +379,89 @@ def with_ids(seed: Seed) -> Seed:
 
 def check_references(seed: Seed) -> list[str]:
     """Cross-references a schema cannot check: names, ids, rules, list names."""
-    problems: list[str] = []
-
-    def unique(what: str, values: list[Any]) -> None:
-        seen: set[Any] = set()
-        for value in values:
-            if value is not None and value in seen:
-                problems.append(f"{what} {value!r} appears twice")
-            seen.add(value)
-
-    unique("user id", [u.id for u in seed.users])
-    unique("user login", [u.login for u in seed.users])
-    unique("group id", [g.id for g in seed.groups])
-    unique("group name", [g.name for g in seed.groups])
-    unique("connector profile url", [normalise_url(p.url) for p in seed.connector_profiles])
-    unique("quote connector", [q.name for q in seed.quote_connectors])
-    unique("connector id", [c.id for c in seed.connectors])
-    unique("connector name", [c.name for c in seed.connectors])
-    unique("ERP connection id", [c.id for c in seed.erp_connections])
-    unique("ERP connection guid", [c.guid for c in seed.erp_connections])
-    unique("quote connection id", [c.id for c in seed.quote_connections])
-
-    def check_fields(owner: str, fields: list[FieldSpec], test: TestSpec) -> None:
-        unique(f"{owner}: field key", [f.key for f in fields])
-        by_key = {f.key: f for f in fields}
-        for f in fields:
-            if f.type == "List" and seed.list_items(f.list_name) is None:
-                problems.append(
-                    f"{owner}: field {f.key} is a List but list_name {f.list_name!r} is not under 'lists'"
-                )
-        for rule in test.rules:
-            field = by_key.get(rule.field)
-            if field is None:
-                hint = did_you_mean(rule.field, list(by_key))
-                problems.append(
-                    f"{owner}: test rule names unknown field {rule.field!r}"
-                    + (f" ({hint})" if hint else "")
-                )
-                continue
-            try:
-                re.compile(rule.matches)
-            except re.error as exc:
-                problems.append(f"{owner}: test rule for {rule.field}: bad regex ({exc})")
-            if field.type == "Password" and any(
-                "{value}" in text for text in (rule.explanation, rule.tech_explanation)
-            ):
-                problems.append(
-                    f"{owner}: test rule for Password field {rule.field} may not show "
-                    "{value} in an explanation (secrets are never echoed)"
-                )
-
+    problems = _duplicates(seed)
     for profile in seed.connector_profiles:
-        check_fields(f"connector profile {profile.url}", profile.fields, profile.test)
+        problems += _field_problems(seed, f"connector profile {profile.url}", profile.fields, profile.test)
+        problems += _actor_type_problems(profile)
+    problems += _crm_field_problems(seed)
     for quote in seed.quote_connectors:
-        check_fields(f"quote connector {quote.name}", quote.fields, quote.test)
+        problems += _field_problems(seed, f"quote connector {quote.name}", quote.fields, quote.test)
+    return problems + _connection_problems(seed)
 
-    logins = {u.login for u in seed.users}
-    group_names = {g.name for g in seed.groups}
 
-    def check_scope(owner: str, scope: ScopeSpec) -> None:
-        for login in scope.users:
-            if login not in logins:
-                hint = did_you_mean(login, sorted(logins))
-                problems.append(f"{owner}: unknown user {login!r}" + (f" ({hint})" if hint else ""))
-        for name in scope.groups:
-            if name not in group_names:
-                hint = did_you_mean(name, sorted(group_names))
-                problems.append(f"{owner}: unknown group {name!r}" + (f" ({hint})" if hint else ""))
+def _unknown(what: str, name: str, known: list[str]) -> str:
+    hint = did_you_mean(name, known)
+    return f"{what} {name!r}" + (f" ({hint})" if hint else "")
 
+
+def _duplicates(seed: Seed) -> list[str]:
+    problems: list[str] = []
+    for what, values in (
+        ("user id", [u.id for u in seed.users]),
+        ("user login", [u.login for u in seed.users]),
+        ("group id", [g.id for g in seed.groups]),
+        ("group name", [g.name for g in seed.groups]),
+        ("connector profile url", [normalise_url(p.url) for p in seed.connector_profiles]),
+        ("quote connector", [q.name for q in seed.quote_connectors]),
+        ("connector id", [c.id for c in seed.connectors]),
+        ("connector name", [c.name for c in seed.connectors]),
+        ("ERP connection id", [c.id for c in seed.erp_connections]),
+        ("ERP connection guid", [c.guid for c in seed.erp_connections]),
+        ("quote connection id", [c.id for c in seed.quote_connections]),
+    ):
+        problems += _twice(what, values)
+    return problems
+
+
+def _twice(what: str, values: list[Any]) -> list[str]:
+    seen: set[Any] = set()
+    problems: list[str] = []
+    for value in values:
+        if value is not None and value in seen:
+            problems.append(f"{what} {value!r} appears twice")
+        seen.add(value)
+    return problems
+
+
+def _field_problems(seed: Seed, owner: str, fields: list[FieldSpec], test: TestSpec) -> list[str]:
+    problems = _twice(f"{owner}: field key", [f.key for f in fields])
+    by_key = {f.key: f for f in fields}
+    for f in fields:
+        if f.type == "List" and seed.list_items(f.list_name) is None:
+            problems.append(f"{owner}: field {f.key} is a List but list_name {f.list_name!r} is not under 'lists'")
+    for rule in test.rules:
+        field = by_key.get(rule.field)
+        if field is None:
+            problems.append(f"{owner}: test rule names " + _unknown("unknown field", rule.field, list(by_key)))
+            continue
+        try:
+            re.compile(rule.matches)
+        except re.error as exc:
+            problems.append(f"{owner}: test rule for {rule.field}: bad regex ({exc})")
+        if field.type == "Password" and any("{value}" in text for text in (rule.explanation, rule.tech_explanation)):
+            problems.append(
+                f"{owner}: test rule for Password field {rule.field} may not show "
+                "{value} in an explanation (secrets are never echoed)"
+            )
+    return problems
+
+
+def _scope_problems(seed: Seed, owner: str, scope: ScopeSpec) -> list[str]:
+    logins = sorted({u.login for u in seed.users})
+    group_names = sorted({g.name for g in seed.groups})
+    return [f"{owner}: " + _unknown("unknown user", login, logins) for login in scope.users if login not in logins] + [
+        f"{owner}: " + _unknown("unknown group", name, group_names) for name in scope.groups if name not in group_names
+    ]
+
+
+def _connection_problems(seed: Seed) -> list[str]:
+    problems: list[str] = []
     connector_names = [c.name for c in seed.connectors]
     for conn in seed.erp_connections:
         owner = f"ERP connection {conn.name}"
         if conn.connector not in connector_names:
-            hint = did_you_mean(conn.connector, connector_names)
-            problems.append(f"{owner}: unknown connector {conn.connector!r}" + (f" ({hint})" if hint else ""))
-        check_scope(owner, conn.scope)
+            problems.append(f"{owner}: " + _unknown("unknown connector", conn.connector, connector_names))
+        problems += _scope_problems(seed, owner, conn.scope)
     erp_names = [c.name for c in seed.erp_connections]
     quote_names = [q.name for q in seed.quote_connectors]
     for quote_conn in seed.quote_connections:
@@ -384,14 +469,37 @@ def check_references(seed: Seed) -> list[str]:
         if quote_conn.connector not in quote_names:
             hint = did_you_mean(quote_conn.connector, quote_names)
             problems.append(
-                f"{owner}: {quote_conn.connector!r} is not an installed quote connector"
-                + (f" ({hint})" if hint else "")
+                f"{owner}: {quote_conn.connector!r} is not an installed quote connector" + (f" ({hint})" if hint else "")
             )
         if quote_conn.erp_connection is not None and quote_conn.erp_connection not in erp_names:
-            hint = did_you_mean(quote_conn.erp_connection, erp_names)
-            problems.append(
-                f"{owner}: unknown ERP connection {quote_conn.erp_connection!r}"
-                + (f" ({hint})" if hint else "")
-            )
-        check_scope(owner, quote_conn.scope)
+            problems.append(f"{owner}: " + _unknown("unknown ERP connection", quote_conn.erp_connection, erp_names))
+        problems += _scope_problems(seed, owner, quote_conn.scope)
+    return problems
+
+
+def _actor_type_problems(profile: SyncConnectorProfile) -> list[str]:
+    owner = f"connector profile {profile.url}"
+    problems: list[str] = []
+    erp_types = [a.erp for a in profile.actor_types]
+    problems += [f"{owner}: actor type {t} appears twice" for t in sorted(set(erp_types)) if erp_types.count(t) > 1]
+    for actor in profile.actor_types:
+        keys = [f.key for f in actor.fields]
+        problems += [f"{owner}: actor type {actor.erp}: field key {k!r} appears twice"
+                     for k in sorted(set(keys)) if keys.count(k) > 1]
+        problems += [
+            f"{owner}: actor type {actor.erp}: field {f.key} is a List but list_name {f.list_name!r} "
+            "is not under the profile's 'lists'"
+            for f in actor.fields if f.type == "List" and f.list_name not in profile.lists
+        ]
+    return problems
+
+
+def _crm_field_problems(seed: Seed) -> list[str]:
+    problems: list[str] = []
+    for crm_actor, crm_fields in seed.crm_fields.items():
+        problems += _twice(f"crm_fields {crm_actor}: key", [f.key for f in crm_fields])
+        problems += [
+            f"crm_fields {crm_actor}: field {f.key} names list {f.list_name!r}, which is not under 'lists'"
+            for f in crm_fields if f.list_name and seed.list_items(f.list_name) is None
+        ]
     return problems

@@ -19,53 +19,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from reconciler.diagnostics import Diagnostic, DiagnosticError
 from reconciler.emulator.seed import Seed, ScopeSpec
+from reconciler.emulator.sync_cache import refresh_field_cache
+from reconciler.emulator.sync_store import SYNC_TABLES
+from reconciler.emulator.tables import Column, Table, flag, integer, json_ids, json_value, text
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: sync configuration tables
 T = TypeVar("T")
 
-_SCHEMA = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE connector (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    display_name TEXT NOT NULL,
-    url TEXT NOT NULL,
-    deleted INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE erp_connection (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    connector_id INTEGER NOT NULL REFERENCES connector(id),
-    display_name TEXT NOT NULL,
-    description TEXT NOT NULL,
-    active INTEGER NOT NULL,
-    guid TEXT NOT NULL UNIQUE,
-    most_recent_timestamp TEXT,
-    all_access INTEGER NOT NULL,
-    deleted INTEGER NOT NULL,
-    group_ids TEXT NOT NULL,
-    associate_ids TEXT NOT NULL,
-    config TEXT NOT NULL
-);
-CREATE TABLE quote_connection (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    erp_name TEXT NOT NULL,
-    display_name TEXT NOT NULL,
-    description TEXT NOT NULL,
-    rank INTEGER NOT NULL,
-    connector_name TEXT NOT NULL,
-    erp_connection_id INTEGER NOT NULL,
-    extra_data TEXT NOT NULL,
-    all_access INTEGER NOT NULL,
-    deleted INTEGER NOT NULL,
-    group_ids TEXT NOT NULL,
-    associate_ids TEXT NOT NULL,
-    config TEXT NOT NULL
-);
-"""
+_META_SCHEMA = "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 
 
-class StateError(Exception):
-    """A state file the emulator cannot use."""
+class StateError(DiagnosticError):
+    """A state file the emulator cannot use: one line naming the file and how to start over."""
+
+    def __init__(self, path: Path, problem: str, hint: str | None = None) -> None:
+        super().__init__([Diagnostic(
+            f"the emulator state file {path} {problem}",
+            hint=hint or "delete it to start over; the emulator creates and seeds a new one",
+        )])
 
 
 @dataclass(frozen=True)
@@ -131,7 +104,17 @@ class Store:
         if store.path.exists() and store.path.stat().st_size > 0:
             return store, store.read_seed()
         seed = load_seed()  # before touching the file: a bad seed leaves nothing behind
+        if store.path.exists() and not store.path.is_file():
+            raise StateError(store.path, "is not a regular file", hint="give --state the path of a regular file")
         store.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            store._create(seed)
+        except sqlite3.DatabaseError as exc:
+            raise StateError(store.path, f"cannot be created ({exc})") from None
+        return store, store.read_seed()
+
+    def _create(self, seed: Seed) -> None:
+        store = self
         with store._write_lock:
             conn = store._connect()
             try:
@@ -140,14 +123,13 @@ class Store:
                     "SELECT 1 FROM sqlite_master WHERE name = 'meta'"
                 ).fetchone()
                 if not exists:  # another thread or process may have won the race
-                    for statement in _SCHEMA.split(";"):
-                        if statement.strip():
-                            conn.execute(statement)
+                    conn.execute(_META_SCHEMA)
+                    for table in TABLES:
+                        conn.execute(table.ddl())
                     _write_seed(conn, seed)
                 conn.execute("COMMIT")
             finally:
                 conn.close()
-        return store, store.read_seed()
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
@@ -160,18 +142,17 @@ class Store:
             rows = dict(conn.execute("SELECT key, value FROM meta").fetchall())
             if rows.get("schema_version") != SCHEMA_VERSION:
                 raise StateError(
-                    f"{self.path} has state format {rows.get('schema_version')!r}, expected "
-                    f"{SCHEMA_VERSION!r}; run `reconcile emulator reset --state {self.path}`"
+                    self.path, f"has state format {rows.get('schema_version')!r}, expected {SCHEMA_VERSION!r}",
+                    hint=f"run `reconcile emulator reset --state {self.path}`, or delete it to start over",
                 )
             return Seed.model_validate_json(rows["seed"])
 
         try:
             return self.read(get)
-        except sqlite3.DatabaseError as exc:
-            raise StateError(
-                f"{self.path} is not an emulator state file ({exc}); choose another --state "
-                "file, or delete this one if it is an old emulator state"
-            ) from None
+        except (sqlite3.DatabaseError, KeyError, ValueError) as exc:
+            # ValueError: pydantic's ValidationError of a damaged seed record.
+            reason = str(exc).splitlines()[0] if isinstance(exc, sqlite3.DatabaseError) else "its seed record is damaged"
+            raise StateError(self.path, f"is corrupted or not an emulator state file ({reason})") from None
 
     def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         conn = self._connect()
@@ -200,8 +181,8 @@ class Store:
         """Replace everything with a fresh copy of `seed` (ids start again at 1)."""
 
         def wipe(conn: sqlite3.Connection) -> None:
-            for table in ("quote_connection", "erp_connection", "connector", "meta"):
-                conn.execute(f"DELETE FROM {table}")
+            for name in [t.name for t in reversed(TABLES)] + ["meta"]:
+                conn.execute(f"DELETE FROM {name}")
             conn.execute("DELETE FROM sqlite_sequence")
             _write_seed(conn, seed)
 
@@ -223,11 +204,7 @@ def _write_seed(conn: sqlite3.Connection, seed: Seed) -> None:
 
     connector_ids: dict[str, int] = {}
     for c in seed.connectors:
-        cur = conn.execute(
-            "INSERT INTO connector (id, display_name, url, deleted) VALUES (?, ?, ?, ?)",
-            (c.id, c.name, c.url, int(c.deleted)),
-        )
-        connector_ids[c.name] = int(cur.lastrowid or 0)
+        connector_ids[c.name] = CONNECTORS.insert(conn, ConnectorRow(id=c.id or 0, name=c.name, url=c.url, deleted=c.deleted))
     erp_ids: dict[str, int] = {}
     for e in seed.erp_connections:
         everyone, groups, users = scope_ids(e.scope)
@@ -246,6 +223,9 @@ def _write_seed(conn: sqlite3.Connection, seed: Seed) -> None:
             config=dict(e.config),
         )
         erp_ids[e.name] = insert_erp(conn, row)
+        profile = seed.connector_profile(next(c.url for c in seed.connectors if c.name == e.connector))
+        if profile is not None:
+            refresh_field_cache(conn, seed, profile, erp_ids[e.name])
     for q in seed.quote_connections:
         everyone, groups, users = scope_ids(q.scope)
         profile = seed.quote_connector(q.connector)
@@ -273,37 +253,66 @@ def new_guid() -> str:
     return str(uuid.uuid4())
 
 
+# --- tables ----------------------------------------------------------------------
+
+CONNECTORS: Table[ConnectorRow] = Table("connector", ConnectorRow, (
+    integer("id"),
+    text("display_name", "name"),
+    text("url"),
+    flag("deleted"),
+))
+
+ERP_CONNECTIONS: Table[ErpRow] = Table("erp_connection", ErpRow, (
+    integer("id"),
+    integer("connector_id", sql_type="INTEGER NOT NULL REFERENCES connector(id)"),
+    text("display_name", "name"),
+    text("description"),
+    flag("active"),
+    Column("guid", "TEXT NOT NULL UNIQUE"),
+    text("most_recent_timestamp", nullable=True),
+    flag("all_access"),
+    flag("deleted"),
+    json_ids("group_ids"),
+    json_ids("associate_ids"),
+    json_value("config"),
+))
+
+QUOTE_CONNECTIONS: Table[QuoteRow] = Table("quote_connection", QuoteRow, (
+    integer("id"),
+    text("erp_name"),
+    text("display_name", "name"),
+    text("description"),
+    integer("rank"),
+    text("connector_name"),
+    integer("erp_connection_id"),
+    text("extra_data"),
+    flag("all_access"),
+    flag("deleted"),
+    json_ids("group_ids"),
+    json_ids("associate_ids"),
+    json_value("config"),
+))
+
+# In creation order; `reset` empties them in reverse.
+TABLES: tuple[Table[Any], ...] = (CONNECTORS, ERP_CONNECTIONS, QUOTE_CONNECTIONS, *SYNC_TABLES)
+
+
 # --- sync connectors -------------------------------------------------------------
 
 
-def _connector(row: sqlite3.Row | tuple[Any, ...]) -> ConnectorRow:
-    return ConnectorRow(id=row[0], name=row[1], url=row[2], deleted=bool(row[3]))
-
-
 def get_connector(conn: sqlite3.Connection, connector_id: int) -> ConnectorRow | None:
-    row = conn.execute(
-        "SELECT id, display_name, url, deleted FROM connector WHERE id = ?", (connector_id,)
-    ).fetchone()
-    return _connector(row) if row else None
+    return CONNECTORS.get(conn, connector_id)
 
 
 def list_connectors(conn: sqlite3.Connection) -> list[ConnectorRow]:
-    rows = conn.execute("SELECT id, display_name, url, deleted FROM connector ORDER BY id")
-    return [_connector(r) for r in rows]
+    return CONNECTORS.select(conn)
 
 
 def save_connector(conn: sqlite3.Connection, row: ConnectorRow) -> int:
     if row.id:
-        conn.execute(
-            "UPDATE connector SET display_name = ?, url = ?, deleted = ? WHERE id = ?",
-            (row.name, row.url, int(row.deleted), row.id),
-        )
+        CONNECTORS.update(conn, row)
         return row.id
-    cur = conn.execute(
-        "INSERT INTO connector (display_name, url, deleted) VALUES (?, ?, ?)",
-        (row.name, row.url, int(row.deleted)),
-    )
-    return int(cur.lastrowid or 0)
+    return CONNECTORS.insert(conn, row)
 
 
 def count_live_connections(conn: sqlite3.Connection, connector_id: int) -> int:
@@ -316,143 +325,37 @@ def count_live_connections(conn: sqlite3.Connection, connector_id: int) -> int:
 
 # --- ERP connections -------------------------------------------------------------
 
-_ERP_COLUMNS = (
-    "id, connector_id, display_name, description, active, guid, most_recent_timestamp, "
-    "all_access, deleted, group_ids, associate_ids, config"
-)
-
-
-def _erp(row: tuple[Any, ...]) -> ErpRow:
-    return ErpRow(
-        id=row[0],
-        connector_id=row[1],
-        name=row[2],
-        description=row[3],
-        active=bool(row[4]),
-        guid=row[5],
-        most_recent_timestamp=row[6],
-        all_access=bool(row[7]),
-        deleted=bool(row[8]),
-        group_ids=tuple(json.loads(row[9])),
-        associate_ids=tuple(json.loads(row[10])),
-        config=json.loads(row[11]),
-    )
-
 
 def get_erp(conn: sqlite3.Connection, connection_id: int) -> ErpRow | None:
-    row = conn.execute(
-        f"SELECT {_ERP_COLUMNS} FROM erp_connection WHERE id = ?", (connection_id,)
-    ).fetchone()
-    return _erp(row) if row else None
+    return ERP_CONNECTIONS.get(conn, connection_id)
 
 
 def list_erp(conn: sqlite3.Connection, include_deleted: bool) -> list[ErpRow]:
-    where = "" if include_deleted else "WHERE deleted = 0"
-    rows = conn.execute(f"SELECT {_ERP_COLUMNS} FROM erp_connection {where} ORDER BY id")
-    return [_erp(r) for r in rows]
-
-
-def _erp_values(row: ErpRow) -> tuple[Any, ...]:
-    return (
-        row.connector_id,
-        row.name,
-        row.description,
-        int(row.active),
-        row.guid,
-        row.most_recent_timestamp,
-        int(row.all_access),
-        int(row.deleted),
-        json.dumps(list(row.group_ids)),
-        json.dumps(list(row.associate_ids)),
-        json.dumps(row.config),
-    )
+    return ERP_CONNECTIONS.select(conn, "" if include_deleted else "deleted = 0")
 
 
 def insert_erp(conn: sqlite3.Connection, row: ErpRow) -> int:
-    cur = conn.execute(
-        f"INSERT INTO erp_connection ({_ERP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (row.id or None, *_erp_values(row)),
-    )
-    return int(cur.lastrowid or 0)
+    return ERP_CONNECTIONS.insert(conn, row)
 
 
 def update_erp(conn: sqlite3.Connection, row: ErpRow) -> None:
-    conn.execute(
-        "UPDATE erp_connection SET connector_id = ?, display_name = ?, description = ?, "
-        "active = ?, guid = ?, most_recent_timestamp = ?, all_access = ?, deleted = ?, "
-        "group_ids = ?, associate_ids = ?, config = ? WHERE id = ?",
-        (*_erp_values(row), row.id),
-    )
+    ERP_CONNECTIONS.update(conn, row)
 
 
 # --- quote connections -----------------------------------------------------------
 
-_QUOTE_COLUMNS = (
-    "id, erp_name, display_name, description, rank, connector_name, erp_connection_id, "
-    "extra_data, all_access, deleted, group_ids, associate_ids, config"
-)
-
-
-def _quote(row: tuple[Any, ...]) -> QuoteRow:
-    return QuoteRow(
-        id=row[0],
-        erp_name=row[1],
-        name=row[2],
-        description=row[3],
-        rank=row[4],
-        connector_name=row[5],
-        erp_connection_id=row[6],
-        extra_data=row[7],
-        all_access=bool(row[8]),
-        deleted=bool(row[9]),
-        group_ids=tuple(json.loads(row[10])),
-        associate_ids=tuple(json.loads(row[11])),
-        config=json.loads(row[12]),
-    )
-
 
 def get_quote(conn: sqlite3.Connection, connection_id: int) -> QuoteRow | None:
-    row = conn.execute(
-        f"SELECT {_QUOTE_COLUMNS} FROM quote_connection WHERE id = ?", (connection_id,)
-    ).fetchone()
-    return _quote(row) if row else None
+    return QUOTE_CONNECTIONS.get(conn, connection_id)
 
 
 def list_quotes(conn: sqlite3.Connection) -> list[QuoteRow]:
-    return [_quote(r) for r in conn.execute(f"SELECT {_QUOTE_COLUMNS} FROM quote_connection ORDER BY id")]
-
-
-def _quote_values(row: QuoteRow) -> tuple[Any, ...]:
-    return (
-        row.erp_name,
-        row.name,
-        row.description,
-        row.rank,
-        row.connector_name,
-        row.erp_connection_id,
-        row.extra_data,
-        int(row.all_access),
-        int(row.deleted),
-        json.dumps(list(row.group_ids)),
-        json.dumps(list(row.associate_ids)),
-        json.dumps(row.config),
-    )
+    return QUOTE_CONNECTIONS.select(conn)
 
 
 def insert_quote(conn: sqlite3.Connection, row: QuoteRow) -> int:
-    cur = conn.execute(
-        f"INSERT INTO quote_connection ({_QUOTE_COLUMNS}) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (row.id or None, *_quote_values(row)),
-    )
-    return int(cur.lastrowid or 0)
+    return QUOTE_CONNECTIONS.insert(conn, row)
 
 
 def update_quote(conn: sqlite3.Connection, row: QuoteRow) -> None:
-    conn.execute(
-        "UPDATE quote_connection SET erp_name = ?, display_name = ?, description = ?, rank = ?, "
-        "connector_name = ?, erp_connection_id = ?, extra_data = ?, all_access = ?, deleted = ?, "
-        "group_ids = ?, associate_ids = ?, config = ? WHERE id = ?",
-        (*_quote_values(row), row.id),
-    )
-
+    QUOTE_CONNECTIONS.update(conn, row)

@@ -50,6 +50,18 @@ def bad_request(detail: str) -> Response:
     return json_response({"Message": INVALID, "MessageDetail": detail}, status=400)
 
 
+def error_response(
+    status: int, error_type: str, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    """The documented error body (docs/api/api-reference/restful/rest/index.md, "Errors")."""
+    return json_response(
+        {"Error": True, "ErrorType": error_type, "ErrorMessage": message,
+         "ErrorSource": "SuperOffice.Services.Implementation"},
+        status=status,
+        headers=headers,
+    )
+
+
 def parse_body(raw: bytes) -> dict[str, Any]:
     """The JSON object of an agent request; an empty body is an empty argument set."""
     if not raw.strip():
@@ -65,6 +77,18 @@ def parse_body(raw: bytes) -> dict[str, Any]:
             f"The request body must be a JSON object with the method's arguments, got {_json_type(data)}"
         )
     return data
+
+
+def parse_ids(raw: bytes) -> list[int]:
+    """A body that is a JSON array of 32-bit ids (e.g. Associate/GetAssociateList)."""
+    try:
+        data = json.loads(raw) if raw.strip() else None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"The request body is not valid JSON: {exc}") from None
+    if not isinstance(data, list):
+        raise BadRequest(f"The request body must be a JSON array of ids, got {_json_type(data)}")
+    check_type("ids", "int[]", data)
+    return list(data)
 
 
 def lookup(mapping: Mapping[str, Any], name: str) -> tuple[bool, Any]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
+from reconciler.export.sync_block import sync_block
 from reconciler.crm.live import FieldMeta, Live, LiveConnector, LiveErpConnection, LiveQuoteConnection, WireValue
 from reconciler.export.env_names import EnvNames
 from reconciler.manifest.models import API_VERSION, Kind
@@ -131,6 +132,9 @@ class _Exporter:
         config = self._config(ref, self.live.erp_fields.get(conn.connector_id), conn.config)
         if config:
             spec["config"] = config
+        sync = self.live.sync.get(conn.id)
+        if sync is not None:
+            spec["sync"] = sync_block(sync, self.live.lists, self.live.sync_priority.get(conn.id))
         return self._document("ErpConnection", conn.name, spec)
 
     def _quote(self, conn: LiveQuoteConnection, erp_names: Mapping[int, str]) -> ExportedResource | None:

@@ -58,19 +58,21 @@ def _dump(document: dict[str, Any]) -> str:
     )
 
 
-def modeline(schema: str, directory: Path) -> str:
-    """The yaml-language-server modeline for a file in `directory`."""
+def modeline(schema: str | None, directory: Path) -> str:
+    """The yaml-language-server modeline for a file in `directory` ("" without a schema)."""
+    if schema is None:
+        return ""
     if "://" in schema:
         ref = schema
     else:
         ref = Path(os.path.relpath(Path(schema).absolute(), directory.absolute())).as_posix()
-    return f"# yaml-language-server: $schema={ref}"
+    return f"# yaml-language-server: $schema={ref}\n"
 
 
-def render_documents(resources: Iterable[ExportedResource], *, schema: str, directory: Path) -> str:
-    """One multi-document YAML text, with the modeline and header first."""
+def render_documents(resources: Iterable[ExportedResource], *, schema: str | None, directory: Path) -> str:
+    """One multi-document YAML text, with the modeline (when there is a schema) and header first."""
     body = "---\n".join(_dump(r.document) for r in resources)
-    return f"{modeline(schema, directory)}\n{HEADER}\n{body}"
+    return f"{modeline(schema, directory)}{HEADER}\n{body}"
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ def stale_manifests(out: Path, planned: Iterable[PlannedFile]) -> list[Path]:
     return [f.path for f in discover([out]).files if f.path.resolve() not in ours]
 
 
-def write_files(out: Path, planned: Iterable[PlannedFile], *, schema: str) -> list[Path]:
+def write_files(out: Path, planned: Iterable[PlannedFile], *, schema: str | None) -> list[Path]:
     written: list[Path] = []
     for file in planned:
         target = out / file.path

@@ -1,4 +1,4 @@
-"""Manifests: YAML files -> validated `Desired` state (architecture.md §1, §3)."""
+"""Manifests: YAML files -> validated `Desired` state (docs/architecture.md)."""
 
 from reconciler.manifest.loader import load_desired
 from reconciler.manifest.schema import manifest_json_schema

@@ -8,13 +8,14 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from reconciler.collector import builds_acyclic_data
+from reconciler.gc_tuning import builds_acyclic_data
 from reconciler.diagnostics import Diagnostic, DiagnosticError, Location, did_you_mean
 from reconciler.manifest.files import ManifestFile, ReadFailed, discover, read_text
 from reconciler.manifest.models import ConfigValue, Desired, DesiredResource
 from reconciler.manifest.references import BadReference, resolve
 from reconciler.manifest.validation import CheckedDocument, check_document
 from reconciler.manifest.yaml_source import parse_documents
+from reconciler.secrets import Sensitive
 
 
 @builds_acyclic_data
@@ -23,11 +24,15 @@ def load_desired(
     *,
     env: Mapping[str, str] | None = None,
     variables: Mapping[str, str] | None = None,
+    unavailable_secrets: list[Diagnostic] | None = None,
 ) -> Desired:
     """Read, validate and resolve the manifests at `paths` (files or directories).
 
     `env` is where `${env:NAME}` looks (default: the process environment);
     `variables` is where `${var:NAME}` looks (the selected target's vars, or None).
+    With `unavailable_secrets` (validate, offline), an unset ${env:} variable or an
+    absent ${file:} secret is noted there and stands in as an empty sensitive value
+    instead of being an error.
     Raises DiagnosticError listing all problems; nothing partial is returned.
     """
     environment: Mapping[str, str] = os.environ if env is None else env
@@ -70,7 +75,7 @@ def load_desired(
     resources: list[DesiredResource] = []
     for file, result in checked:
         # Resolved even for invalid documents, so reference errors show up in the same run.
-        config, problems = _resolve_config(result, file.path.parent, environment, variables)
+        config, problems = _resolve_config(result, file.path.parent, environment, variables, unavailable_secrets)
         diagnostics.extend(problems)
         if result.manifest is None:
             continue
@@ -156,7 +161,8 @@ def _broken_references(documents: list[CheckedDocument]) -> list[Diagnostic]:
 
 
 def _resolve_config(
-    document: CheckedDocument, manifest_dir: Path, env: Mapping[str, str], variables: Mapping[str, str] | None
+    document: CheckedDocument, manifest_dir: Path, env: Mapping[str, str], variables: Mapping[str, str] | None,
+    unavailable: list[Diagnostic] | None,
 ) -> tuple[dict[str, ConfigValue], list[Diagnostic]]:
     spec = document.document.data.get("spec") if isinstance(document.document.data, dict) else None
     raw = spec.get("config") if isinstance(spec, dict) else None
@@ -171,12 +177,15 @@ def _resolve_config(
         try:
             config[key] = resolve(value, manifest_dir=manifest_dir, env=env, variables=variables)
         except BadReference as exc:
-            problems.append(
-                Diagnostic(
-                    f"config value '{key}': {exc.problem.message}",
-                    document.locate(("spec", "config", key)),
-                    document.resource,
-                    exc.problem.hint,
-                )
+            problem = Diagnostic(
+                f"config value '{key}': {exc.problem.message}",
+                document.locate(("spec", "config", key)),
+                document.resource,
+                exc.problem.hint,
             )
+            if exc.problem.unavailable and unavailable is not None:
+                unavailable.append(problem)
+                config[key] = Sensitive("", reference=value)
+            else:
+                problems.append(problem)
     return config, problems

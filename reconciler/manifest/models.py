@@ -1,4 +1,4 @@
-"""What users write: one resource per YAML document (architecture.md §1).
+"""What users write: one resource per YAML document (docs/manifests.md).
 
 These pydantic models are the manifest language; `schemas/manifest.schema.json`
 is generated from them. Config values here are still as written (secret
@@ -7,12 +7,14 @@ references unresolved); `Desired` holds the resolved values.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Annotated, Literal, Union
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -23,8 +25,10 @@ from pydantic import (
     Strict,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from reconciler.diagnostics import Location
+from reconciler.manifest.sync_models import SyncSpec
 from reconciler.secrets import Sensitive
 
 API_VERSION = "erp-reconciler/v1"
@@ -50,8 +54,23 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _one_printable_line(value: str) -> str:
+    """Names and descriptions end up in terminals, Markdown and XML: control characters
+    (also from YAML escapes like "\\e", "\\0", "\\n") and line separators are refused."""
+    for char in value:
+        if unicodedata.category(char) in ("Cc", "Zl", "Zp"):
+            raise PydanticCustomError(
+                "control_character", "contains the control character {char}", {"char": f"U+{ord(char):04X}"}
+            )
+    return value
+
+
+# One line of printable text.
+PrintableStr = Annotated[StrictStr, AfterValidator(_one_printable_line)]
+
+
 class Metadata(_Strict):
-    name: StrictStr = Field(
+    name: PrintableStr = Field(
         min_length=1, max_length=254, description="DisplayName in the CRM; unique per kind."
     )
 
@@ -86,18 +105,19 @@ class SyncConnectorSpec(_Strict):
 
 class ErpConnectionSpec(_Strict):
     connector: StrictStr = Field(min_length=1, description="A SyncConnector by metadata.name.")
-    description: StrictStr = Field(default="", max_length=254)
+    description: PrintableStr = Field(default="", max_length=254)
     active: StrictBool = Field(default=True, description="Activate after a passing test.")
     scope: Scope
     config: dict[StrictStr, ConfigScalar] = Field(
         default_factory=dict, description="Values keyed by the connector's FieldKeys."
     )
+    sync: SyncSpec | None = Field(default=None, description="Sync configuration; absent = not managed.")
 
 
 class QuoteConnectionSpec(_Strict):
     connector: StrictStr = Field(min_length=1, description="An installed quote connector (ConnectorName).")
     erpConnection: StrictStr = Field(min_length=1, description="An ErpConnection by metadata.name.")
-    description: StrictStr = Field(default="", max_length=254)
+    description: PrintableStr = Field(default="", max_length=254)
     scope: Scope
     config: dict[StrictStr, ConfigScalar] = Field(default_factory=dict)
 

@@ -9,6 +9,7 @@ stays a plain string.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,6 +28,9 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 class ReferenceProblem:
     message: str
     hint: str | None = None
+    # An unset or empty ${env:} variable or an absent ${file:} secret: a secret this machine
+    # does not have, which `validate` tolerates (a laptop, pre-commit) and plan/apply do not.
+    unavailable: bool = False
 
 
 class BadReference(Exception):
@@ -103,11 +107,6 @@ def _parse_reference(text: str) -> _Reference:
     return _Reference(scheme, argument)
 
 
-def has_reference(template: str) -> bool:
-    """True if the string would be resolved as (or fail as) a reference."""
-    return "${" in template.replace("$${", "")
-
-
 def resolve(
     template: str,
     *,
@@ -157,7 +156,7 @@ def _env(ref: _Reference, env: Mapping[str, str]) -> str:
         close = did_you_mean(ref.argument, [name for name in env if _ENV_NAME.match(name)])
         hint = close or f"set {ref.argument} in the environment; in CI, from the secret store"
         raise BadReference(
-            ReferenceProblem(f"environment variable {ref.argument} is not set (from '{ref}')", hint)
+            ReferenceProblem(f"environment variable {ref.argument} is not set (from '{ref}')", hint, unavailable=True)
         )
     value = env[ref.argument]
     if value == "":
@@ -166,14 +165,40 @@ def _env(ref: _Reference, env: Mapping[str, str]) -> str:
             ReferenceProblem(
                 f"environment variable {ref.argument} is empty (from '{ref}')",
                 "check that the secret is defined where the variable is set",
+                unavailable=True,
             )
         )
     return value
 
 
+# Kernel views, not files: /proc/self/environ would hand every variable of this process
+# (every credential) to a connector as a "secret".
+REFUSED_ROOTS = (Path("/proc"), Path("/sys"))
+
+
+def _kernel_view(path: Path) -> Path | None:
+    """The refused root that `path` (after symlinks) lies in, or None."""
+    real = Path(os.path.realpath(path))
+    return next((root for root in REFUSED_ROOTS if real == root or root in real.parents), None)
+
+
 def _file(ref: _Reference, manifest_dir: Path) -> str:
-    path = manifest_dir / Path(ref.argument).expanduser()
+    # `~` and `~user` are home directories (as in a shell); anything else relative is
+    # relative to the manifest's directory.
+    try:
+        path = manifest_dir / Path(ref.argument).expanduser()
+    except RuntimeError:  # ~user of an unknown user, or no home directory
+        raise BadReference(ReferenceProblem(
+            f"cannot find the home directory that '~' names in '{ref}'",
+            "give the path relative to the manifest file, or an absolute one",
+        )) from None
     shown = display_path(path)
+    root = _kernel_view(path)
+    if root is not None:
+        raise BadReference(ReferenceProblem(
+            f"secret file is in {root}, which holds kernel and process state, not secrets: {shown} (from '{ref}')",
+            "put the secret in a file of its own, or use ${env:NAME}",
+        ))
     try:
         _, text = read_text(path, shown, limit=MAX_SECRET_FILE_BYTES, what="secret file")
     except ReadFailed as exc:
@@ -182,6 +207,7 @@ def _file(ref: _Reference, manifest_dir: Path) -> str:
             ReferenceProblem(
                 f"{problem}: {shown} (from '{ref}')",
                 exc.diagnostic.hint or "paths are relative to the manifest file",
+                unavailable=not path.exists() and not path.is_symlink(),
             )
         ) from None
     # Editors end files with a newline; the secret is the line, not the line break.

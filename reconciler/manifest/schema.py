@@ -14,7 +14,7 @@ from pydantic import TypeAdapter
 
 from reconciler.manifest.models import API_VERSION, Manifest
 
-SCHEMA_ID = "urn:erp-reconciler:schema:manifest:v1"
+SCHEMA_ID = "urn:erp-reconciler:schema:manifest:v1"  # the plan and errors schemas: …:plan:v1, …:errors:v1
 
 
 def manifest_json_schema() -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -82,24 +83,9 @@ def check_document(document: YamlDocument) -> CheckedDocument:
     def report(path: NodePath, message: str, hint: str | None = None) -> None:
         problems.append(Diagnostic(message, checked.locate(path), checked.resource, hint))
 
-    if "apiVersion" not in data:
-        report((), "missing required key 'apiVersion'", f"add 'apiVersion: {API_VERSION}'")
-    elif not isinstance(data["apiVersion"], str):
-        report(("apiVersion",), f"apiVersion must be a string, not {_describe(data['apiVersion'])}",
-               f"use '{API_VERSION}'")
-    elif data["apiVersion"] != API_VERSION:
-        version = data["apiVersion"]
-        hint = did_you_mean(version, [API_VERSION]) or f"use '{API_VERSION}'"
-        report(("apiVersion",), f"unknown apiVersion '{version}'", hint)
-    if "kind" not in data:
-        report((), "missing required key 'kind'", f"one of: {', '.join(KINDS)}")
-    elif kind is None:
-        report(("kind",), f"kind must be a string, not {_describe(data['kind'])}",
-               f"one of: {', '.join(KINDS)}")
-    elif kind not in KINDS:
-        hint = did_you_mean(kind, KINDS) or f"one of: {', '.join(KINDS)}"
-        report(("kind",), f"unknown kind '{kind}'", hint)
-
+    for problem in (_api_version_problem(data), _kind_problem(data, kind)):
+        if problem is not None:
+            report(*problem)
     for path in _misplaced_references(data, ()):
         report(
             path,
@@ -121,6 +107,29 @@ def check_document(document: YamlDocument) -> CheckedDocument:
     if not problems:
         checked.manifest = typing.cast(AnyManifest, manifest)
     return checked
+
+
+def _api_version_problem(data: dict[str, Any]) -> tuple[NodePath, str, str] | None:
+    if "apiVersion" not in data:
+        return (), "missing required key 'apiVersion'", f"add 'apiVersion: {API_VERSION}'"
+    version = data["apiVersion"]
+    if not isinstance(version, str):
+        return ("apiVersion",), f"apiVersion must be a string, not {_describe(version)}", f"use '{API_VERSION}'"
+    if version != API_VERSION:
+        hint = did_you_mean(version, [API_VERSION]) or f"use '{API_VERSION}'"
+        return ("apiVersion",), f"unknown apiVersion '{version}'", hint
+    return None
+
+
+def _kind_problem(data: dict[str, Any], kind: str | None) -> tuple[NodePath, str, str] | None:
+    choices = f"one of: {', '.join(KINDS)}"
+    if "kind" not in data:
+        return (), "missing required key 'kind'", choices
+    if kind is None:
+        return ("kind",), f"kind must be a string, not {_describe(data['kind'])}", choices
+    if kind not in KINDS:
+        return ("kind",), f"unknown kind '{kind}'", did_you_mean(kind, KINDS) or choices
+    return None
 
 
 def _misplaced_references(value: Any, path: NodePath, found: list[NodePath] | None = None) -> list[NodePath]:
@@ -158,45 +167,90 @@ def _translate(exc: ValidationError, model: type[BaseModel]) -> list[tuple[NodeP
     return [(loc, message, hint) for loc, (message, hint) in translated.items()]
 
 
-def _message(error: Any, loc: NodePath, model: type[BaseModel]) -> tuple[str, str | None]:
-    kind = error["type"]
-    where = _dotted(loc)
-    value = error.get("input")
+Message = tuple[str, str | None]  # (message, hint)
+
+
+def _unknown_key(error: Any, loc: NodePath, model: type[BaseModel]) -> Message:
+    key = str(loc[-1])
+    allowed = _fields_at(model, loc[:-1])
+    parent = f" in {_dotted(loc[:-1])}" if loc[:-1] else ""
+    hint = did_you_mean(key, allowed) or (f"allowed keys: {', '.join(allowed)}" if allowed else None)
+    return f"unknown key '{key}'{parent}", hint
+
+
+def _missing_key(error: Any, loc: NodePath, model: type[BaseModel]) -> Message:
+    parent = f" in {_dotted(loc[:-1])}" if loc[:-1] else ""
+    return f"missing required key '{loc[-1]}'{parent}", None
+
+
+def _invalid_value(error: Any, loc: NodePath, model: type[BaseModel]) -> Message:
     ctx = error.get("ctx") or {}
-    if kind == "extra_forbidden":
-        key = str(loc[-1])
-        allowed = _fields_at(model, loc[:-1])
-        parent = f" in {_dotted(loc[:-1])}" if loc[:-1] else ""
-        hint = did_you_mean(key, allowed) or (
-            f"allowed keys: {', '.join(allowed)}" if allowed else None
-        )
-        return f"unknown key '{key}'{parent}", hint
-    if kind == "missing":
-        parent = f" in {_dotted(loc[:-1])}" if loc[:-1] else ""
-        return f"missing required key '{loc[-1]}'{parent}", None
-    if kind == "value_error":
-        reason = str(ctx.get("error", error["msg"])).removeprefix("Value error, ")
-        return reason, None
-    if kind == "string_too_short":
-        return f"{where} must not be empty", None
-    if kind == "string_too_long":
-        return f"{where} is too long (at most {ctx.get('max_length')} characters)", None
-    if kind == "literal_error":
-        return f"{where} must be {ctx.get('expected')}", None
-    if kind == "bool_type":
-        hint = None
-        if isinstance(value, str) and value.lower() in {"yes", "no", "on", "off", "y", "n"}:
-            hint = "write true or false; yes/no/on/off are plain strings in these manifests"
-        return f"{where} must be true or false, not {_describe(value)}", hint
-    if kind == "string_type":
-        return f"{where} must be a string, not {_describe(value)}", (
-            "give a value or remove the key" if value is None else "quote it to make it a string"
-        )
-    if kind == "list_type":
-        return f"{where} must be a list, not {_describe(value)}", "e.g. [a, b]"
-    if kind in ("dict_type", "model_type", "model_attributes_type"):
-        return f"{where or 'the document'} must be a mapping, not {_describe(value)}", None
-    return f"{where}: {error['msg']}", None
+    return str(ctx.get("error", error["msg"])).removeprefix("Value error, "), None
+
+
+def _control_character(error: Any, loc: NodePath, model: type[BaseModel]) -> Message:
+    char = (error.get("ctx") or {}).get("char")
+    return f"{_dotted(loc)} contains the control character {char}", (
+        "use one line of printable text; in double-quoted YAML, escapes such as \\e, \\0 and \\n make them"
+    )
+
+
+def _empty_string(error: Any, loc: NodePath, model: type[BaseModel]) -> Message:
+    return f"{_dotted(loc)} must not be empty", None
+
+
+def _long_string(error: Any, loc: NodePath, model: type[BaseModel]) -> Message:
+    limit = (error.get("ctx") or {}).get("max_length")
+    return f"{_dotted(loc)} is too long (at most {limit} characters)", None
+
+
+def _not_the_literal(error: Any, loc: NodePath, model: type[BaseModel]) -> Message:
+    return f"{_dotted(loc)} must be {(error.get('ctx') or {}).get('expected')}", None
+
+
+def _not_a_bool(error: Any, loc: NodePath, model: type[BaseModel]) -> Message:
+    value = error.get("input")
+    hint = None
+    if isinstance(value, str) and value.lower() in {"yes", "no", "on", "off", "y", "n"}:
+        hint = "write true or false; yes/no/on/off are plain strings in these manifests"
+    return f"{_dotted(loc)} must be true or false, not {_describe(value)}", hint
+
+
+def _not_a_string(error: Any, loc: NodePath, model: type[BaseModel]) -> Message:
+    value = error.get("input")
+    hint = "give a value or remove the key" if value is None else "quote it to make it a string"
+    return f"{_dotted(loc)} must be a string, not {_describe(value)}", hint
+
+
+def _not_a_list(error: Any, loc: NodePath, model: type[BaseModel]) -> Message:
+    return f"{_dotted(loc)} must be a list, not {_describe(error.get('input'))}", "e.g. [a, b]"
+
+
+def _not_a_mapping(error: Any, loc: NodePath, model: type[BaseModel]) -> Message:
+    return f"{_dotted(loc) or 'the document'} must be a mapping, not {_describe(error.get('input'))}", None
+
+
+# One message per pydantic error type; anything else keeps pydantic's own text.
+_MESSAGES: dict[str, Callable[[Any, NodePath, type[BaseModel]], Message]] = {
+    "extra_forbidden": _unknown_key,
+    "missing": _missing_key,
+    "value_error": _invalid_value,
+    "control_character": _control_character,
+    "string_too_short": _empty_string,
+    "string_too_long": _long_string,
+    "literal_error": _not_the_literal,
+    "bool_type": _not_a_bool,
+    "string_type": _not_a_string,
+    "list_type": _not_a_list,
+    "dict_type": _not_a_mapping,
+    "model_type": _not_a_mapping,
+    "model_attributes_type": _not_a_mapping,
+}
+
+
+def _message(error: Any, loc: NodePath, model: type[BaseModel]) -> Message:
+    build = _MESSAGES.get(error["type"])
+    return build(error, loc, model) if build is not None else (f"{_dotted(loc)}: {error['msg']}", None)
 
 
 def _fields_at(model: type[BaseModel], path: NodePath) -> list[str]:

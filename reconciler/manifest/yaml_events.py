@@ -73,7 +73,11 @@ def read_plain_documents(chunk: str, file: str, first_line: int, max_depth: int,
 
 
 def _read_document(parser: Any, file: str, first_line: int, max_depth: int, max_nodes: int) -> Optional[EventDocument]:
-    """One document's data, or None for an empty document; raises _GiveUp."""
+    """One document's data, or None for an empty document; raises _GiveUp.
+
+    One loop over the parser's events on purpose (complexity above 15): it runs once
+    per YAML node of every manifest, the hot path of loading (docs/benchmarks.md), where
+    a function call per event would add to the cost of every node."""
     locations: dict[tuple[Any, ...], Location] = {}
     # Open collections, innermost last: [container, its path, the pending key or _NO_KEY].
     stack: list[list[Any]] = []

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import fnmatch
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import TypeVar
+from typing import TypedDict, TypeVar
 
-from reconciler.collector import builds_acyclic_data
 from reconciler.crm.live import (
     FieldMeta,
     Live,
@@ -18,6 +16,7 @@ from reconciler.crm.live import (
     LiveQuoteConnection,
 )
 from reconciler.diagnostics import Diagnostic, DiagnosticError, did_you_mean
+from reconciler.plan.ignored import ignored_manifests, is_ignored
 from reconciler.manifest.models import (
     KINDS,
     ConfigValue,
@@ -29,18 +28,31 @@ from reconciler.manifest.models import (
     Scope,
     SyncConnector,
 )
+from reconciler.manifest.sync_models import SyncSpec
 from reconciler.plan.model import (
+    NO_INPUTS,
+    Access,
+    ApplyInputs,
     Change,
     ConfigWire,
     ConnectorState,
     ErpConnectionState,
     FieldChange,
+    LateConfig,
     LiveObject,
     Plan,
     QuoteConnectionState,
+    StayingConnection,
     State,
+    UrlSwitch,
+    appears,
     flatten_state,
+    moves_url,
+    writes,
 )
+from reconciler.plan.sync_priority import Priorities
+from reconciler.plan.sync_state import desired_sync, live_sync
+from reconciler.plan.sync_validation import check_sync
 from reconciler.plan.values import desired_config, normalise_live_value
 from reconciler.secrets import Sensitive
 
@@ -56,7 +68,6 @@ class PlanOptions:
     ignore: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # kind -> name globs
 
 
-@builds_acyclic_data
 def make_plan(desired: Desired, live: Live, options: PlanOptions = PlanOptions()) -> Plan:
     """The changes that make `live` look like `desired`; DiagnosticError if it cannot be planned."""
     return _Planner(desired, live, options).run()
@@ -93,6 +104,14 @@ def _unchecked(value: ConfigValue) -> ConfigWire:
     return Sensitive(text)
 
 
+class _ScopeNames(TypedDict):
+    """A connection's scope as a state holds it: users by login, groups by name."""
+
+    everyone: bool
+    users: tuple[str, ...]
+    groups: tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class _Names:
     """User logins or group names of the CRM, for matching scope entries (built once per plan)."""
@@ -127,10 +146,17 @@ class _Planner:
         self.group_by_id = {g.id: g for g in live.groups}
         self.user_names = _Names.of((u.login, u.deleted) for u in live.users)
         self.group_names = _Names.of((g.name, g.deleted) for g in live.groups)
+        self.user_ids = {u.login: u.id for u in live.users}
+        self.group_ids = {g.name: g.id for g in live.groups}
+        self.resources = {r.ref: r for r in desired.resources}
         self.changes: dict[str, Change] = {}
+        # Newer live copies of a managed name (a killed concurrent apply leaves them): soft-deleted.
+        self.extra_copies: dict[tuple[Kind, int], LiveObject] = {}
+        self._priorities = Priorities(desired, live)
 
     # -- entry ---------------------------------------------------------------
     def run(self) -> Plan:
+        self.problems.extend(ignored_manifests(self.desired, self.options.ignore))
         upserts: list[Change] = []
         for resource in self.desired.of_kind("SyncConnector"):
             upserts.append(self._connector(resource))
@@ -138,6 +164,10 @@ class _Planner:
             upserts.append(self._erp_connection(resource))
         for resource in self.desired.of_kind("QuoteConnection"):
             upserts.append(self._quote_connection(resource))
+        self._url_change_notes()
+        upserts = [self._with_url_switch(c) for c in upserts]
+        if (note := self._priorities.note()) is not None:
+            self.warnings.append(note)
         deletes = self._soft_deletes()
         self._check_prune_budget(deletes)
         if self.problems:
@@ -159,24 +189,27 @@ class _Planner:
         )
 
     def _ignored(self, kind: str, name: str) -> bool:
-        return any(fnmatch.fnmatchcase(name, glob) for glob in self.options.ignore.get(kind, ()))
+        return is_ignored(self.options.ignore, kind, name)
 
     def _match(self, resource: DesiredResource, index: Mapping[str, list[T]]) -> T | None:
-        if self._ignored(resource.kind, resource.name):
-            self._problem(
-                resource, ("metadata", "name"),
-                f"'{resource.name}' is in the ignore list of reconcile.yaml, so it cannot be managed",
-                "remove the manifest or the ignore entry",
-            )
         chosen, others = _pick(index.get(resource.name, []))
-        if others:
-            ids = ", ".join(str(o.id) for o in [chosen, *others] if o is not None)
-            self._problem(
-                resource, ("metadata", "name"),
-                f"the CRM has {len(others) + 1} {resource.kind} objects named '{resource.name}' (ids {ids})",
-                "rename or delete the extra ones in the CRM, then plan again",
+        if others and chosen is not None:
+            ids = ", ".join(str(o.id) for o in others)
+            self.warnings.append(
+                f"the CRM has {len(others) + 1} {resource.kind} objects named '{resource.name}': this plan keeps "
+                f"the oldest (id {chosen.id}) and soft-deletes the newer {'copy' if len(others) == 1 else 'copies'} "
+                f"(id {ids}), e.g. left by an apply that was stopped while creating"
             )
+            for other in others:
+                self.extra_copies[(resource.kind, other.id)] = other
         return chosen
+
+    def _parent_name(self, kind: Kind, obj: LiveObject | None, missing_id: int) -> str:
+        """How a live object's parent is named in a state; an extra copy that this plan
+        removes is told apart from the copy that is kept, so its children move over."""
+        if obj is None:
+            return f"#{missing_id}" if missing_id else ""
+        return f"{obj.name} (id {obj.id})" if (kind, obj.id) in self.extra_copies else obj.name
 
     def _change(
         self,
@@ -185,6 +218,7 @@ class _Planner:
         live_obj: LiveObject | None,
         live_state: State | None,
         depends_on: Iterable[str] = (),
+        inputs: ApplyInputs = NO_INPUTS,
     ) -> Change:
         if live_obj is None or live_state is None:
             action = "create"
@@ -204,13 +238,24 @@ class _Planner:
             fields=field_changes,
             depends_on=tuple(
                 dep for dep in depends_on
-                if dep in self.changes and self.changes[dep].action in ("create", "restore")
+                if dep in self.changes and (appears(self.changes[dep].action) or moves_url(self.changes[dep]))
             ),
             location=resource.location,
             desired=desired,
+            inputs=self._with_access(inputs, desired) if writes(action) else inputs,
         )
         self.changes[change.ref] = change
         return change
+
+    def _with_access(self, inputs: ApplyInputs, desired: State) -> ApplyInputs:
+        if not isinstance(desired, (ErpConnectionState, QuoteConnectionState)):
+            return inputs
+        access = Access(
+            all_access=desired.everyone,
+            associate_ids=tuple(sorted(self.user_ids[u] for u in desired.users)),
+            group_ids=tuple(sorted(self.group_ids[g] for g in desired.groups)),
+        )
+        return replace(inputs, access=access)
 
     @staticmethod
     def _diff(before: State | None, after: State) -> tuple[FieldChange, ...]:
@@ -235,12 +280,12 @@ class _Planner:
         return tuple(changes)
 
     # -- scope -------------------------------------------------------------
-    def _scope(self, resource: DesiredResource, scope: Scope) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
+    def _scope(self, resource: DesiredResource, scope: Scope) -> _ScopeNames:
         if scope.everyone:
-            return True, (), ()
+            return _ScopeNames(everyone=True, users=(), groups=())
         users = self._resolve_names(resource, "users", scope.users or [], self.user_names, "user", "is retired (deleted)")
         groups = self._resolve_names(resource, "groups", scope.groups or [], self.group_names, "user group", "is deleted")
-        return False, users, groups
+        return _ScopeNames(everyone=False, users=users, groups=groups)
 
     def _resolve_names(
         self, resource: DesiredResource, key: str, wanted: Sequence[str], names: _Names, what: str, gone: str
@@ -258,12 +303,12 @@ class _Planner:
                 found.add(match)
         return tuple(sorted(found))
 
-    def _live_scope(self, obj: LiveErpConnection | LiveQuoteConnection) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
+    def _live_scope(self, obj: LiveErpConnection | LiveQuoteConnection) -> _ScopeNames:
         if obj.all_access:
-            return True, (), ()
+            return _ScopeNames(everyone=True, users=(), groups=())
         users = sorted({self.user_by_id[i].login if i in self.user_by_id else f"#{i}" for i in obj.associate_ids})
         groups = sorted({self.group_by_id[i].name if i in self.group_by_id else f"#{i}" for i in obj.group_ids})
-        return False, tuple(users), tuple(groups)
+        return _ScopeNames(everyone=False, users=tuple(users), groups=tuple(groups))
 
     # -- config ------------------------------------------------------------
     def _config(
@@ -313,18 +358,15 @@ class _Planner:
         live_state = None
         if live_obj is not None:
             live_connector = self.connector_by_id.get(live_obj.connector_id)
-            everyone, users, groups = self._live_scope(live_obj)
             live_state = ErpConnectionState(
                 name=live_obj.name,
-                connector=live_connector.name if live_connector else f"#{live_obj.connector_id}",
+                connector=self._parent_name("SyncConnector", live_connector, live_obj.connector_id),
                 description=live_obj.description,
                 active=live_obj.active,
-                everyone=everyone,
-                users=users,
-                groups=groups,
+                **self._live_scope(live_obj),
                 config=self._live_config(self.live.erp_fields.get(live_obj.connector_id), live_obj.config),
             )
-        everyone, users, groups = self._scope(resource, spec.scope)
+        scope = self._scope(resource, spec.scope)
         config = self._config(
             resource, fields, resource.config, live_state.config if live_state else None,
             f"connector '{spec.connector}' is registered by this plan",
@@ -334,12 +376,32 @@ class _Planner:
             connector=spec.connector,
             description=spec.description,
             active=spec.active,
-            everyone=everyone,
-            users=users,
-            groups=groups,
+            **scope,
             config=config,
         )
-        return self._change(resource, desired, live_obj, live_state, [f"SyncConnector/{spec.connector}"])
+        if spec.sync is not None:
+            desired, live_state = self._with_sync(resource, spec.sync, desired, live_obj, live_state)
+        late = LateConfig(written=resource.config, lists=self.live.lists) if fields is None else None
+        return self._change(resource, desired, live_obj, live_state, [f"SyncConnector/{spec.connector}"],
+                            ApplyInputs(late_config=late))
+
+    def _with_sync(
+        self, resource: DesiredResource, sync: SyncSpec, desired: ErpConnectionState,
+        live_obj: LiveErpConnection | None, live_state: ErpConnectionState | None,
+    ) -> tuple[ErpConnectionState, ErpConnectionState | None]:
+        live_sync_config = self.live.sync.get(live_obj.id) if live_obj is not None and not live_obj.deleted else None
+        check_sync(sync, live_sync_config, lambda path, message, hint: self._problem(resource, path, message, hint))
+        wanted_rank, live_rank = self._priorities.positions(resource.name, live_obj)
+        desired = replace(desired, sync=desired_sync(sync, live_sync_config, wanted_rank), sync_spec=sync)
+        if live_state is not None:
+            live_state = replace(live_state, sync=live_sync(sync, live_sync_config, self.live.lists, live_rank))
+        for actor, spec in sync.actors.items():
+            if spec.erpTabOrder:
+                self.warnings.append(
+                    f"ErpConnection/{resource.name}: sync.actors.{actor}.erpTabOrder is checked but not compared "
+                    "or applied yet: no documented API reads the ERP-tab rank back, so the plan cannot know the "
+                    "current order; set the order in the admin client (Rank fields)")
+        return desired, live_state
 
     def _quote_connection(self, resource: DesiredResource) -> Change:
         manifest = resource.manifest
@@ -358,18 +420,15 @@ class _Planner:
         live_state = None
         if live_obj is not None:
             erp = self.erp_by_id.get(live_obj.erp_connection_id)
-            everyone, users, groups = self._live_scope(live_obj)
             live_state = QuoteConnectionState(
                 name=live_obj.name,
                 connector=live_obj.connector_name,
-                erp_connection=erp.name if erp else (f"#{live_obj.erp_connection_id}" if live_obj.erp_connection_id else ""),
+                erp_connection=self._parent_name("ErpConnection", erp, live_obj.erp_connection_id),
                 description=live_obj.description,
-                everyone=everyone,
-                users=users,
-                groups=groups,
+                **self._live_scope(live_obj),
                 config=self._live_config(self.live.quote_fields.get(live_obj.connector_name), live_obj.config),
             )
-        everyone, users, groups = self._scope(resource, spec.scope)
+        scope = self._scope(resource, spec.scope)
         config = (
             self._config(
                 resource, fields, resource.config, live_state.config if live_state else None,
@@ -383,9 +442,7 @@ class _Planner:
             connector=spec.connector,
             erp_connection=spec.erpConnection,
             description=spec.description,
-            everyone=everyone,
-            users=users,
-            groups=groups,
+            **scope,
             config=config,
         )
         return self._change(resource, desired, live_obj, live_state, [f"ErpConnection/{spec.erpConnection}"])
@@ -399,30 +456,114 @@ class _Planner:
             "QuoteConnection": self.live.quote_connections,
         }
         deletes: list[Change] = []
-        for kind, objects in live_objects.items():
-            for obj in objects:
-                if obj.deleted or obj.name in wanted[kind] or self._ignored(kind, obj.name):
+        waits: dict[tuple[Kind, int], list[str]] = {}
+        # Children first, so that a parent is kept when a child of it is kept.
+        for kind in reversed(KINDS):
+            for obj in live_objects[kind]:
+                extra = (kind, obj.id) in self.extra_copies
+                if obj.deleted or (obj.name in wanted[kind] and not extra) or self._ignored(kind, obj.name):
+                    continue
+                kept, waits[(kind, obj.id)] = self._kept_children(kind, obj.id, {(c.kind, c.live_id) for c in deletes})
+                if kept:
+                    what = (f"the newer copy (id {obj.id}) of {kind}/{obj.name} is" if extra
+                            else f"{kind}/{obj.name} is not in the manifests but is")
+                    self.warnings.append(
+                        f"{what} not soft-deleted: "
+                        f"{', '.join(kept)} under it stays (not managed here, e.g. in ignore: of reconcile.yaml), "
+                        "and the CRM does not delete a parent of live objects"
+                    )
                     continue
                 deletes.append(
-                    Change(kind=kind, name=obj.name, action="soft-delete", live_id=obj.id, live=obj)
+                    Change(kind=kind, name=obj.name, action="soft-delete", live_id=obj.id, live=obj, extra_copy=extra)
                 )
         # A connector goes after its connections, an ERP connection after its quote connections.
         deleted_ids = {(c.kind, c.live_id) for c in deletes}
         with_deps: list[Change] = []
         for change in deletes:
-            deps: list[str] = []
+            assert change.live_id is not None
+            deps: list[str] = list(waits.get((change.kind, change.live_id), ()))
             if change.kind == "SyncConnector":
-                deps = [
+                deps += [
                     f"ErpConnection/{e.name}" for e in self.live.erp_connections
                     if e.connector_id == change.live_id and ("ErpConnection", e.id) in deleted_ids
                 ]
             elif change.kind == "ErpConnection":
-                deps = [
+                deps += [
                     f"QuoteConnection/{q.name}" for q in self.live.quote_connections
                     if q.erp_connection_id == change.live_id and ("QuoteConnection", q.id) in deleted_ids
                 ]
             with_deps.append(replace(change, depends_on=tuple(sorted(set(deps)))))
         return with_deps
+
+    def _url_change_notes(self) -> None:
+        """What a sync connector's new URL affects: every connection that uses it."""
+        for change in self.changes.values():
+            if not moves_url(change):
+                continue
+            users = [c for c in self.live.erp_connections if c.connector_id == change.live_id and not c.deleted]
+            if not users:
+                continue
+            names = ", ".join(sorted(
+                c.name + ("" if f"ErpConnection/{c.name}" in self.changes else " (not in the manifests)") for c in users
+            ))
+            self.warnings.append(
+                f"{change.ref}: the new URL affects {len(users)} ERP connection{'s' if len(users) != 1 else ''} "
+                f"({names}); apply first checks their config against the fields of the connector at the new URL "
+                "and tests every active one there, and does not switch if any check fails"
+            )
+
+    def _with_url_switch(self, change: Change) -> Change:
+        """A connector that gets a new URL carries every connection that stays on it, for
+        apply to check at the new URL first (connections this plan moves elsewhere are left out)."""
+        if not moves_url(change):
+            return change
+        staying: list[StayingConnection] = []
+        for connection in self.live.erp_connections:
+            if connection.connector_id != change.live_id or connection.deleted:
+                continue
+            resource = self.resources.get(f"ErpConnection/{connection.name}")
+            manifest = resource.manifest if resource is not None else None
+            if isinstance(manifest, ErpConnection) and manifest.spec.connector != change.name:
+                continue
+            staying.append(StayingConnection(
+                name=connection.name,
+                active=manifest.spec.active if isinstance(manifest, ErpConnection) else connection.active,
+                written=resource.config if resource is not None and isinstance(manifest, ErpConnection) else None,
+                stored=connection.config,
+            ))
+        switch = UrlSwitch(connections=tuple(staying), lists=self.live.lists)
+        return replace(change, inputs=replace(change.inputs, url_switch=switch))
+
+    def _children(self, kind: Kind, live_id: int) -> list[tuple[Kind, LiveObject]]:
+        if kind == "SyncConnector":
+            return [("ErpConnection", e) for e in self.live.erp_connections if e.connector_id == live_id and not e.deleted]
+        if kind == "ErpConnection":
+            return [("QuoteConnection", q) for q in self.live.quote_connections if q.erp_connection_id == live_id and not q.deleted]
+        return []
+
+    def _moved_away(self, kind: Kind, child: LiveObject) -> str | None:
+        """The ref of this plan's change that moves `child` to another parent, if any."""
+        ref = f"{kind}/{child.name}"
+        change = self.changes.get(ref)
+        parent_field = "connector" if kind == "ErpConnection" else "erp_connection"
+        if change is None or change.live_id != child.id or not any(f.path == parent_field for f in change.fields):
+            return None
+        return ref
+
+    def _kept_children(self, kind: Kind, live_id: int, deleted: set[tuple[str, int | None]]) -> tuple[list[str], list[str]]:
+        """Live children of a parent that this plan does not soft-delete, and the refs of
+        the changes that move the other ones to another parent (the delete waits for them)."""
+        kept: list[str] = []
+        moved: list[str] = []
+        for child_kind, child in self._children(kind, live_id):
+            if (child_kind, child.id) in deleted:
+                continue
+            move = self._moved_away(child_kind, child)
+            if move is not None:
+                moved.append(move)
+            else:
+                kept.append(f"{child_kind}/{child.name}")
+        return sorted(kept), sorted(moved)
 
     def _check_prune_budget(self, deletes: list[Change]) -> None:
         if len(deletes) > self.options.max_deletes and not self.options.allow_deletes:

@@ -6,34 +6,43 @@ say so when the details had to be cut.
 
 from __future__ import annotations
 
+import html
+import re
+
+from reconciler.diagnostics import visible
 from reconciler.plan.model import Change, Plan
 from reconciler.render.text import summary_line
-from reconciler.render.values import SOFT_DELETE_NOTE, SYMBOLS, show_field, visible_fields
+from reconciler.render.values import SYMBOLS, show_field, soft_delete_note, visible_fields
 
 MAX_CHARS = 60_000
 TEST_ICONS = {"passed": "✅ passed", "failed": "❌ failed", "deferred": "⏳ deferred", "not-run": "➖ not run"}
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Text from a manifest or the CRM, safe in a table cell or a note: HTML-escaped, so that
+    a name can neither add markup nor break the table, and on one line."""
+    return visible(_html(text).replace("|", "&#124;").replace("`", "&#96;").replace("\n", " "))
 
 
 def _details(change: Change) -> str:
     creating = change.action == "create"
-    lines = [f"<details><summary><code>{SYMBOLS[change.action].strip() or '='} {change.kind}/{_html(change.name)}</code> — {change.action}</summary>", "", "```diff"]
+    body: list[str] = []
     for field in visible_fields(change):
         prefix = "+" if creating else "~"
-        lines.append(f"{prefix} {show_field(field, creating=creating)}")
+        body.append(f"{prefix} {visible(show_field(field, creating=creating))}")
     if change.action == "soft-delete":
-        lines.append(f"- {SOFT_DELETE_NOTE}")
+        body.append(f"- {soft_delete_note(change)}")
     if change.test is not None and change.test.explanation:
-        lines.append(f"# test {change.test.status}: {change.test.explanation}")
-    lines += ["```", "", "</details>"]
-    return "\n".join(lines)
+        body.append(f"# test {change.test.status}: {visible(change.test.explanation)}")
+    # A fence longer than any run of backticks inside, so that no value can close it.
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall("`+", "\n".join(body))), default=0))
+    summary = f"{SYMBOLS[change.action].strip() or '='} {change.kind}/{_cell(change.name)}"
+    return "\n".join([f"<details><summary><code>{summary}</code> — {change.action}</summary>", "",
+                      f"{fence}diff", *body, fence, "", "</details>"])
 
 
 def _html(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return html.escape(text, quote=True)
 
 
 def render_markdown(plan: Plan, *, max_chars: int = MAX_CHARS) -> str:

@@ -5,7 +5,7 @@ Colours only on a terminal and never with NO_COLOR (rich honours both).
 
 from __future__ import annotations
 
-from io import StringIO
+import errno
 from typing import TextIO
 
 from rich.console import Console
@@ -14,15 +14,22 @@ from rich.text import Text
 
 from reconciler.manifest.models import KINDS
 from reconciler.plan.model import Change, Plan
-from reconciler.render.values import SOFT_DELETE_NOTE, SYMBOLS, show_field, visible_fields
+from reconciler.render.values import SYMBOLS, show_field, soft_delete_note, visible_fields
 
 STYLES = {"create": "green", "update": "yellow", "soft-delete": "red", "restore": "cyan", "no-op": "dim"}
 TEST_STYLES = {"passed": "green", "failed": "bold red", "deferred": "yellow", "not-run": "dim"}
 
 
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # rich would exit 1 without a word; the CLI's error handler says what happened.
+        self.quiet = True
+        raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+
 def make_console(stream: TextIO, *, color: bool | None = None) -> Console:
     """A console for `stream`: colour when it is a terminal (unless NO_COLOR), never wider than needed."""
-    return Console(
+    return _Console(
         file=stream,
         highlight=False,
         soft_wrap=True,
@@ -66,7 +73,7 @@ def _change_lines(change: Change, *, show_unchanged: bool) -> list[Text]:
     for field in visible_fields(change):
         lines.append(Text(f"      {show_field(field, creating=creating)}"))
     if change.action == "soft-delete":
-        lines.append(Text(f"      {SOFT_DELETE_NOTE}", style="dim"))
+        lines.append(Text(f"      {soft_delete_note(change)}", style="dim"))
     if change.test is not None and change.test.explanation:
         lines.append(Text(f"      test: {change.test.explanation}", style=TEST_STYLES[change.test.status]))
     if change.depends_on and change.is_change:
@@ -97,13 +104,7 @@ def render_text(plan: Plan, stream: TextIO, *, color: bool | None = None, show_u
             Text(
                 f"{len(failed)} connection test(s) failed: "
                 + ", ".join(escape(c.ref) for c in failed)
-                + ". apply will not activate them.",
+                + ". apply will not save them.",
                 style="red",
             )
         )
-
-
-def plan_as_text(plan: Plan, **kwargs: object) -> str:
-    buffer = StringIO()
-    render_text(plan, buffer, color=False, **kwargs)  # type: ignore[arg-type]
-    return buffer.getvalue()

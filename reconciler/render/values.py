@@ -9,6 +9,11 @@ from reconciler.secrets import REDACTED, Sensitive
 
 SYMBOLS = {"create": "+", "update": "~", "soft-delete": "-", "restore": "↺", "no-op": " "}
 SOFT_DELETE_NOTE = "not in the manifests: the CRM keeps it (Deleted); add it back to restore it"
+EXTRA_COPY_NOTE = "a newer copy (id {id}) of a name the manifests manage: the CRM keeps it (Deleted); the oldest stays in use"
+
+
+def soft_delete_note(change: Change) -> str:
+    return EXTRA_COPY_NOTE.format(id=change.live_id) if change.extra_copy else SOFT_DELETE_NOTE
 
 
 def show(value: object) -> str:
@@ -46,12 +51,3 @@ def show_field(change: FieldChange, *, creating: bool) -> str:
     if creating:
         return f"{change.path}: {show(change.after)}"
     return f"{change.path}: {show(change.before)} → {show(change.after)}"
-
-
-def json_value(value: object) -> object:
-    """A field value for JSON output; secrets never reach here (callers drop them)."""
-    if isinstance(value, Sensitive):
-        raise TypeError("a sensitive value must not be written as JSON")
-    if isinstance(value, tuple):
-        return list(value)
-    return value

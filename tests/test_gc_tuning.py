@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from reconciler.collector import builds_acyclic_data
+from reconciler.gc_tuning import builds_acyclic_data
 
 
 @builds_acyclic_data

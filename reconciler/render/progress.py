@@ -8,7 +8,7 @@ from types import TracebackType
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from reconciler.apply.report import Outcome
+from reconciler.plan.outcome import Outcome
 from reconciler.render.text import make_console
 from reconciler.render.values import SYMBOLS
 

@@ -1,12 +1,12 @@
-"""What apply did: per change done / failed / skipped, and whether the CRM converged."""
+"""What apply did, as plain data: per change done / failed / skipped, and whether the CRM converged.
+
+The JSON report (`apply --report`) is written by `render/json_report.py`."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Literal
 
-from reconciler import __version__
 from reconciler.manifest.models import Kind
 from reconciler.plan.model import Action, TestResult
 
@@ -53,26 +53,3 @@ class Report:
         else:
             text += " The CRM matches the manifests."
         return text
-
-    def to_json(self) -> str:
-        document = {
-            "formatVersion": 1,
-            "tool": f"erp-reconciler {__version__}",
-            "target": self.target,
-            "summary": {s: self.count(s) for s in ("done", "failed", "skipped")},
-            "converged": not self.not_converged if self.convergence_checked else None,
-            "notConverged": list(self.not_converged),
-            "changes": [
-                {
-                    "kind": o.kind,
-                    "name": o.name,
-                    "action": o.action,
-                    "status": o.status,
-                    "message": o.message,
-                    "liveId": o.live_id,
-                    "test": {"status": o.test.status, "explanation": o.test.explanation} if o.test else None,
-                }
-                for o in self.outcomes
-            ],
-        }
-        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from reconciler.crm.target import resolve_target
+from reconciler.crm.endpoint import resolve_endpoint
 from reconciler.diagnostics import DiagnosticError
 
 CANARY = "canary-7f3a9c-do-not-print"
@@ -14,7 +14,7 @@ URL = "https://sod.superoffice.com/Cust12345"
 
 
 def resolve(url: str | None = URL, insecure: bool = False, **env: str):
-    return resolve_target(url, insecure=insecure, env=env)
+    return resolve_endpoint(url, insecure=insecure, env=env)
 
 
 def error_text(url: str | None = URL, insecure: bool = False, **env: str) -> str:
@@ -125,3 +125,21 @@ def test_header_breaking_characters_are_refused_by_name():
 def test_all_problems_are_reported_at_once():
     text = error_text("http://crm.example.com/", SUPEROFFICE_TICKET=CANARY)
     assert "--insecure" in text and "SUPEROFFICE_APP_TOKEN" in text
+
+
+@pytest.mark.parametrize(
+    ("url", "warned"),
+    [
+        ("https://sod.superoffice.com/Cust12345/", True),
+        ("https://online.SuperOffice.com/Cust1/", True),
+        ("https://crm.example.com/SuperOffice/", False),
+        ("https://superoffice.com.example.org/", False),
+    ],
+)
+def test_basic_auth_against_online_is_warned_about(url: str, warned: bool):
+    target = resolve_endpoint(url, env={"SUPEROFFICE_USER": "ADM", "SUPEROFFICE_PASSWORD": "pw"})
+    assert target is not None
+    assert bool(target.warnings) == warned
+    assert all("onsite" in w and "SUPEROFFICE_TOKEN" in w for w in target.warnings)
+    bearer = resolve_endpoint(url, env={"SUPEROFFICE_TOKEN": "t"})
+    assert bearer is not None and bearer.warnings == ()

@@ -1,0 +1,1 @@
+"""`reconcile doctor`: read-only self-checks of a CRM target."""

@@ -1,0 +1,82 @@
+"""The `sync` block checked at plan time against what the CRM has cached for the
+connection (its actor types and fields): every problem at once, each with the
+manifest path it is about, so the plan reports file:line and did-you-mean."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from reconciler.crm.sync_live import LiveActorMapping, LiveSyncConfig
+from reconciler.diagnostics import did_you_mean
+from reconciler.manifest.sync_models import SyncActor, SyncSpec
+
+Report = Callable[[tuple[str | int, ...], str, str | None], None]
+
+
+def check_sync(spec: SyncSpec, live: LiveSyncConfig | None, report: Report) -> None:
+    """`live` is None for a connection the plan creates: only the rules that need no
+    CRM data are checked; the rest are the CRM's to enforce when apply saves."""
+    for name, actor in spec.actors.items():
+        path = ("spec", "sync", "actors", name)
+        _check_alone(path, actor, report)
+        if live is None:
+            continue
+        mapping = live.actors.get(name)
+        if mapping is None:
+            offered = [a for a, m in live.actors.items() if m is not None]
+            report(path, f"the connection's connector does not offer the ERP actor type {name}",
+                   did_you_mean(name, offered) or None)
+            continue
+        _check_against(path, actor, mapping, report)
+
+
+def _check_alone(path: tuple[str | int, ...], actor: SyncActor, report: Report) -> None:
+    for key, f in actor.fields.items():
+        if f.direction != "none" and not f.crmField:
+            report((*path, "fields", key, "direction"), f"{key}: a direction needs a crmField",
+                   "add crmField, or remove the direction")
+        if f.direction != "none" and f.erpTab:
+            report((*path, "fields", key, "erpTab"),
+                   f"{key}: a synchronised field cannot also be shown on the ERP tab",
+                   "choose one: remove erpTab, or set direction: none")
+    for key, d in (actor.defaults or {}).items():
+        if d.mandatory and d.value is None and not d.askUser:
+            report((*path, "defaults", key, "mandatory"), f"{key}: a mandatory default needs a value or askUser: true",
+                   None)
+    for field_key in actor.lists or {}:
+        f = actor.fields.get(field_key)
+        if f is None or not f.crmField:
+            report((*path, "lists", field_key), f"{field_key}: list mappings need the field mapped to a CRM field",
+                   f"map it under fields: {field_key}: {{crmField: …}}")
+
+
+def _check_against(path: tuple[str | int, ...], actor: SyncActor, mapping: LiveActorMapping, report: Report) -> None:
+    known = {f.key: f for f in mapping.fields if not f.missing_in_erp}
+    if actor.crmActor is not None and actor.crmActor != mapping.crm_actor:
+        report((*path, "crmActor"), f"the connector pairs {mapping.erp_actor} with {mapping.crm_actor}, "
+               f"not {actor.crmActor}", f"use crmActor: {mapping.crm_actor}, or leave it out")
+
+    def unknown(where: tuple[str | int, ...], key: str) -> bool:
+        if key in known:
+            return False
+        report(where, f"{mapping.erp_actor} has no ERP field {key!r}", did_you_mean(key, sorted(known)) or None)
+        return True
+
+    for key, f in actor.fields.items():
+        if unknown((*path, "fields", key), key):
+            continue
+        if f.direction in ("toErp", "both") and known[key].access == "ReadOnly":
+            report((*path, "fields", key, "direction"), f"{key} is ReadOnly in the ERP system; it cannot sync to the ERP",
+                   "use direction: toCrm")
+        if actor.lists and key in actor.lists and known[key].field_type != "List":
+            report((*path, "lists", key), f"{key} is not a List field; it has no list to map", None)
+    for key in actor.erpTabOrder or []:
+        unknown((*path, "erpTabOrder"), key)
+    for key in actor.defaults or {}:
+        unknown((*path, "defaults", key), key)
+    if actor.enabled:
+        for key, f in sorted(known.items()):
+            wanted = actor.fields.get(key)
+            if f.access == "Mandatory" and (wanted is None or wanted.direction == "none"):
+                report((*path, "fields"), f"{mapping.erp_actor} is enabled, but its Mandatory field {key} has no direction; "
+                       "the CRM refuses to activate the connection", f"add {key}: {{crmField: …, direction: toCrm}}")

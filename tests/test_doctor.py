@@ -1,0 +1,193 @@
+"""`reconcile doctor` end to end: the CLI against the emulator, embedded and served over
+HTTP, with the ErpSync agent denied (an Online app without the grant) and with a moved
+endpoint (421 / 307)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from _reliability import DEMO_TOKEN, emulator_process, write_requests
+from conftest import Cli, EmulatorServer, start_server, stop_server
+from reconciler.crm.client import CrmClient
+from reconciler.emulator.auth import Credentials
+
+CANARY = "canary-doctor-token-7d1e"
+ALL = ["endpoint", "credentials", "erpsync", "quote", "users", "archives", "get_all_connections", "connector_urls"]
+
+
+def doctor_json(cli: Cli, *extra: str) -> tuple[int, dict[str, dict[str, str]], str]:
+    result = cli("doctor", "--output", "json", *extra)
+    document = json.loads(result.stdout)
+    assert [c["check"] for c in document["checks"]] == ALL
+    assert document["passed"] is (result.exit_code == 0)
+    return result.exit_code, {c["check"]: c for c in document["checks"]}, result.stdout + result.stderr
+
+
+@pytest.fixture
+def canary_server(workdir: Path, tmp_path: Path) -> Iterator[tuple[Cli, EmulatorServer]]:
+    """A served emulator whose only credential is the canary token."""
+    running = start_server(tmp_path / "served.sqlite", credentials=Credentials(bearer_tokens=(CANARY,)))
+    try:
+        yield Cli(env={"SUPEROFFICE_URL": running.url, "SUPEROFFICE_TOKEN": CANARY}, server=running), running
+    finally:
+        stop_server(running)
+
+
+def set_knobs(server: EmulatorServer, **knobs: object) -> None:
+    httpx.put(server.url + "_emulator/faults", json=knobs, timeout=10).raise_for_status()
+
+
+def test_all_green_against_the_emulator(cli: Cli):
+    assert cli("apply", "-f", "examples/", "--auto-approve").exit_code == 0
+    code, rows, _ = doctor_json(cli)
+    assert {key: row["status"] for key, row in rows.items()} == dict.fromkeys(ALL, "pass"), rows
+    assert code == 0
+    assert rows["users"]["found"].startswith("archive AllUsers gives logins (")
+    assert rows["archives"]["found"] == "ErpConnector: 2 rows (0 deleted); QuoteConnection: 2 rows (0 deleted)"
+    result = cli("doctor")
+    assert result.exit_code == 0
+    assert "✓ ErpSync agent reachable" in result.stdout
+    assert "✓ Connectors answer TestConnectorUrl   2 answer: Tripletex, Visma.net" in result.stdout
+    assert "8 passed, 0 failed, 0 not checked.\nThis target is ready for reconcile plan." in result.stdout
+
+
+def test_deleted_rows_are_counted_in_the_archives_row(cli: Cli):
+    assert cli("apply", "-f", "examples/", "--auto-approve").exit_code == 0
+
+    async def delete_quotes(crm):
+        for quote in await crm.get_all_quote_connections(with_config=False):
+            await crm.delete_quote_connection(quote.id)
+
+    cli.run_crm(delete_quotes)
+    _, rows, _ = doctor_json(cli)
+    assert rows["archives"]["found"] == "ErpConnector: 2 rows (0 deleted); QuoteConnection: 2 rows (2 deleted)"
+
+
+def test_doctor_is_read_only_and_never_prints_the_credential(canary_server):
+    cli, server = canary_server
+    assert cli("apply", "-f", "examples/", "--auto-approve").exit_code == 0
+    server.reset_requests()
+    _, rows, output = doctor_json(cli)
+    assert rows["credentials"]["status"] == "pass"
+    assert "SUPEROFFICE_TOKEN" in rows["credentials"]["found"]
+    assert CANARY not in output and CANARY not in cli("doctor").stdout
+    by_path = httpx.get(server.url + "_emulator/requests", timeout=10).json()["by_path"]
+    assert by_path and write_requests(by_path) == {}
+
+
+def test_refused_credentials_say_which_variable_to_check(canary_server):
+    cli, _ = canary_server
+    cli.env["SUPEROFFICE_TOKEN"] = "wrong-token"
+    code, rows, output = doctor_json(cli)
+    assert code == 1
+    assert rows["credentials"]["status"] == "fail" and "HTTP 401" in rows["credentials"]["found"]
+    assert "SUPEROFFICE_TOKEN" in rows["credentials"]["fix"]
+    assert all(rows[key]["status"] == "skip" for key in ALL[2:])
+    assert "wrong-token" not in output
+
+
+@pytest.mark.parametrize("status", [403, 401])
+def test_erpsync_agent_denied_as_online_without_the_grant(canary_server, status: int):
+    cli, server = canary_server
+    set_knobs(server, denied_agents=["ErpSync"], denied_status=status)
+    code, rows, output = doctor_json(cli)
+    assert code == 1
+    assert rows["credentials"]["status"] == "pass" and rows["quote"]["status"] == "pass"
+    assert rows["erpsync"]["status"] == "fail"
+    assert rows["erpsync"]["found"].startswith(f"refused (HTTP {status})")
+    assert "Online-restricted: the app must be granted it" in rows["erpsync"]["fix"]
+    assert rows["get_all_connections"]["status"] == rows["connector_urls"]["status"] == "skip"
+    assert CANARY not in output
+    text = cli("doctor").stdout
+    assert "✗ ErpSync agent reachable" in text and "fix: the ErpSync agent is Online-restricted" in text
+
+
+def test_moved_endpoint_answering_421_is_reported_with_how_to_find_the_current_one(canary_server):
+    cli, server = canary_server
+    set_knobs(server, moved_to="https://sod3.superoffice.com/Cust12345/")
+    code, rows, output = doctor_json(cli)
+    assert code == 1
+    endpoint = rows["endpoint"]
+    assert endpoint["status"] == "fail" and "HTTP 421 Misdirected Request" in endpoint["found"]
+    assert "/api/state/" in endpoint["fix"] and "Api field" in endpoint["fix"]
+    assert "failed on the server" not in output
+    assert all(rows[key]["status"] == "skip" for key in ALL[1:])
+
+
+def test_moved_endpoint_answering_307_names_the_current_url(canary_server):
+    cli, server = canary_server
+    set_knobs(server, moved_to="https://sod3.superoffice.com/Cust12345/", moved_status=307)
+    code, rows, _ = doctor_json(cli)
+    assert code == 1
+    assert rows["endpoint"]["found"] == (
+        "HTTP 307: the tenant has moved; the CRM redirects to https://sod3.superoffice.com/Cust12345/"
+    )
+    assert "use the current URL https://sod3.superoffice.com/Cust12345/" in rows["endpoint"]["fix"]
+
+
+def test_a_connector_nobody_answers_for_fails_its_row(canary_server):
+    cli, _ = canary_server
+
+    async def register() -> None:
+        async with CrmClient(cli.env["SUPEROFFICE_URL"], headers={"Authorization": f"Bearer {CANARY}"}) as crm:
+            await crm.save_connector(0, "Offline", "https://connectors.example.com/offline")
+
+    asyncio.run(register())
+    code, rows, _ = doctor_json(cli)
+    assert code == 1
+    row = rows["connector_urls"]
+    assert row["status"] == "fail"
+    assert row["found"] == "no answer from Offline (https://connectors.example.com/offline): ErrorNotFound"
+    assert "connector service runs" in row["fix"]
+
+
+@pytest.mark.slow
+def test_serve_options_deny_the_erpsync_agent_and_move_the_endpoint(workdir: Path, tmp_path: Path):
+    """`reconcile emulator serve --deny-agent ErpSync` / `--moved-to URL --moved-status 307`
+    as their own process, checked by `reconcile doctor`."""
+    with emulator_process(tmp_path, "--deny-agent", "ErpSync") as served:
+        cli = Cli(env={"SUPEROFFICE_URL": served.url, "SUPEROFFICE_TOKEN": DEMO_TOKEN})
+        code, rows, _ = doctor_json(cli)
+        assert code == 1 and rows["erpsync"]["found"].startswith("refused (HTTP 403)")
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    with emulator_process(moved, "--moved-to", "https://sod3.superoffice.com/Cust9/", "--moved-status", "307") as served:
+        cli = Cli(env={"SUPEROFFICE_URL": served.url, "SUPEROFFICE_TOKEN": DEMO_TOKEN})
+        code, rows, _ = doctor_json(cli)
+        assert code == 1 and "redirects to https://sod3.superoffice.com/Cust9/" in rows["endpoint"]["found"]
+
+
+def test_an_unreachable_url_fails_the_endpoint_row_and_checks_nothing_else(workdir: Path):
+    port = _closed_port()
+    cli = Cli(env={"SUPEROFFICE_URL": f"http://127.0.0.1:{port}/", "SUPEROFFICE_TOKEN": CANARY})
+    code, rows, output = doctor_json(cli)
+    assert code == 1
+    assert rows["endpoint"]["found"] == f"could not reach http://127.0.0.1:{port}/ (ConnectError)"
+    assert "check the URL" in rows["endpoint"]["fix"]
+    assert all(rows[key]["status"] == "skip" for key in ALL[1:])
+    assert CANARY not in output
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_an_older_server_without_get_all_connections_is_named(canary_server):
+    cli, server = canary_server
+    set_knobs(server, missing_methods=["ErpSync/GetAllConnections"])
+    code, rows, _ = doctor_json(cli)
+    assert code == 1
+    row = rows["get_all_connections"]
+    assert row["status"] == "fail" and row["found"].startswith("missing: this server is older than Services88")
+    assert "no fallback" in row["fix"]
+    assert rows["erpsync"]["status"] == "pass"
