@@ -2,7 +2,9 @@
 
 Phases run in order: connectors, ERP connections, quote connections for
 creates/restores/updates, then soft-deletes in reverse. Changes within a phase
-are independent and run concurrently (the client bounds the concurrency).
+are independent and run concurrently (the client bounds the concurrency). The
+ERP connections' phase has two steps: all are saved inactive with their sync
+configuration, then (after the sync priority order is saved) tested and activated.
 Just before each write the object is read again and compared with the plan's
 fingerprint: if someone changed it meanwhile, that change fails and the
 changes that depend on it are skipped; nothing else stops.
@@ -15,8 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from reconciler.plan.outcome import Outcome, Status
 from reconciler.apply.mdo_lists import lists_for
@@ -44,6 +46,7 @@ from reconciler.plan.values import desired_config
 from reconciler.secrets import mask_echoed
 
 Progress = Callable[[Outcome], None]
+Result = tuple[str, TestResult | None]  # what a change did, and its connection test
 PHASES: tuple[tuple[Kind, bool], ...] = (
     ("SyncConnector", True),
     ("ErpConnection", True),
@@ -62,6 +65,36 @@ class ChangeFailed(Exception):
         super().__init__(message)
         self.message = message
         self.test = test
+
+
+@dataclass(frozen=True)
+class PriorityOrder:
+    """What became of the sync priority order before activation: sent, already so, or refused."""
+
+    saved: bool
+    error: str | None = None
+
+
+# The rest of an ERP change once every connection is saved: test and activate, given the
+# sync priority order when the connection sets `priority`.
+Finish = Callable[[PriorityOrder | None], Awaitable[Result]]
+
+
+def _priority(change: Change) -> int | None:
+    """The sync priority an ERP connection's manifest sets, if any."""
+    state = change.desired
+    return state.sync_spec.priority if isinstance(state, ErpConnectionState) and state.sync_spec is not None else None
+
+
+def _after_priority_order(done: str, order: PriorityOrder | None, *, activates: bool, test: TestResult | None) -> str:
+    """What was done, with the sync priority order; a connection is not activated when its
+    order could not be saved."""
+    if order is None:
+        return done
+    if order.error is not None:
+        consequence = ", so it was not activated" if activates else ""
+        raise ChangeFailed(f"{done}, but the sync priority order was not saved{consequence}: {order.error}", test)
+    return done + ("; sync priority order saved" if order.saved else "")
 
 
 class Executor:
@@ -86,33 +119,52 @@ class Executor:
             creates = [c for c in changes if c.action == "create"]
             if creates:
                 self.existing_names[kind] = await self._live_names(kind)
-            phase = list(await asyncio.gather(*(self._one(c) for c in changes)))
+            if kind == "ErpConnection" and upsert:
+                phase = await self._erp_phase(changes)
+            else:
+                phase = list(await asyncio.gather(*(self._one(c) for c in changes)))
             if creates:
                 phase = await self._settle_create_races(kind, creates, phase)
-            if kind == "ErpConnection" and upsert:
-                phase = await self._sync_priorities(phase)
             outcomes += phase
         return outcomes
 
-    async def _sync_priorities(self, phase: list[Outcome]) -> list[Outcome]:
-        """After the ERP connections are saved: the sync priority order, once, when a
-        connection that manages its priority changed."""
-        managed = sorted(
-            (c.desired.sync_spec.priority, c.name) for c in self.plan.changes
-            if isinstance(c.desired, ErpConnectionState) and c.desired.sync_spec is not None
-            and c.desired.sync_spec.priority is not None
-        )
-        names = {name for _, name in managed}
-        touched = [o for o in phase if o.name in names and o.status == "done"]
-        if not touched:
-            return phase
+    async def _erp_phase(self, changes: list[Change]) -> list[Outcome]:
+        """Every ERP connection is saved inactive with its sync configuration first; then
+        the sync priority order is saved, once, while they are still inactive; then each
+        is tested and activated. SaveErpConnectionSyncPriorities takes every connection,
+        so it waits until this run's new ones exist."""
+        finishes: dict[str, Finish] = {}
+
+        async def save(change: Change) -> Outcome:
+            async def until_activation(c: Change) -> Result:
+                finishes[c.ref] = await self._erp(c)
+                return "", None
+
+            outcome = await self._attempt(change, until_activation)
+            return outcome if change.ref in finishes else self._ended(change, outcome)
+
+        saved = await asyncio.gather(*(save(c) for c in changes))
+        order = await self._save_priority_order([c for c in changes if c.ref in finishes and _priority(c) is not None])
+
+        async def finish(change: Change, outcome: Outcome) -> Outcome:
+            if change.ref not in finishes:
+                return outcome
+            step = finishes[change.ref]
+            return self._ended(change, await self._attempt(
+                change, lambda _: step(None if _priority(change) is None else order)))
+
+        return list(await asyncio.gather(*(finish(c, o) for c, o in zip(changes, saved))))
+
+    async def _save_priority_order(self, waiting: list[Change]) -> PriorityOrder | None:
+        """The order of every connection that sets `priority` (in this plan, changed or
+        not), when one of them is about to be activated; sent only if it differs."""
+        if not waiting:
+            return None
+        managed = sorted((priority, c.name) for c in self.plan.changes if (priority := _priority(c)) is not None)
         try:
-            saved = await apply_priorities(self.client, [name for _, name in managed])
+            return PriorityOrder(saved=await apply_priorities(self.client, [name for _, name in managed]))
         except CrmError as error:
-            return [replace(o, status="failed", message=f"{o.message}; the sync priority order was not saved: {error}")
-                    if o is touched[0] else o for o in phase]
-        note = "; sync priority order saved" if saved else ""
-        return [replace(o, message=o.message + note) if o is touched[0] else o for o in phase]
+            return PriorityOrder(saved=False, error=str(error))
 
     async def _settle_create_races(self, kind: Kind, creates: list[Change], outcomes: list[Outcome]) -> list[Outcome]:
         """Two applies at once can both pass the name check and both create a name: the
@@ -158,36 +210,39 @@ class Executor:
 
     # -- one change --------------------------------------------------------
     async def _one(self, change: Change) -> Outcome:
+        return self._ended(change, await self._attempt(change, self._execute))
+
+    async def _attempt(self, change: Change, step: Callable[[Change], Awaitable[Result]]) -> Outcome:
+        """One step of a change as an outcome: done, failed, or skipped when a change it
+        depends on did not succeed."""
         blocked = [d for d in change.depends_on if self.status.get(d) in ("failed", "skipped")]
         if blocked:
-            outcome = Outcome(change.kind, change.name, change.action, "skipped",
-                              f"skipped: {', '.join(blocked)} did not succeed", live_id=change.live_id)
-        else:
-            try:
-                message, live_id, test = await self._execute(change)
-                outcome = Outcome(change.kind, change.name, change.action, "done", message, test, live_id)
-            except ChangeFailed as failure:
-                outcome = Outcome(change.kind, change.name, change.action, "failed", failure.message, failure.test, change.live_id)
-            except CrmError as error:
-                outcome = Outcome(change.kind, change.name, change.action, "failed", str(error), live_id=change.live_id)
-            # A message can quote the CRM or the connector, which may echo a value sent to them.
-            secrets = getattr(change.desired, "config", {}).values()
-            outcome = replace(outcome, message=mask_echoed(outcome.message, secrets))
+            return Outcome(change.kind, change.name, change.action, "skipped",
+                           f"skipped: {', '.join(blocked)} did not succeed", live_id=change.live_id)
+        try:
+            message, test = await step(change)
+        except ChangeFailed as failure:
+            return Outcome(change.kind, change.name, change.action, "failed", failure.message, failure.test, change.live_id)
+        except CrmError as error:
+            return Outcome(change.kind, change.name, change.action, "failed", str(error), live_id=change.live_id)
+        live_id = change.live_id if deletes(change.action) else self.ids.get(change.ref)
+        return Outcome(change.kind, change.name, change.action, "done", message, test, live_id)
+
+    def _ended(self, change: Change, outcome: Outcome) -> Outcome:
+        # A message can quote the CRM or the connector, which may echo a value sent to them.
+        secrets = getattr(change.desired, "config", {}).values()
+        outcome = replace(outcome, message=mask_echoed(outcome.message, secrets))
         self.status[change.ref] = outcome.status
         if self.progress is not None:
             self.progress(outcome)
         return outcome
 
-    async def _execute(self, change: Change) -> tuple[str, int | None, TestResult | None]:
+    async def _execute(self, change: Change) -> Result:
         if deletes(change.action):
-            return await self._soft_delete(change), change.live_id, None
+            return await self._soft_delete(change), None
         if change.kind == "SyncConnector":
-            return await self._connector(change), self.ids.get(change.ref), None
-        if change.kind == "ErpConnection":
-            message, test = await self._erp(change)
-            return message, self.ids.get(change.ref), test
-        message, test = await self._quote(change)
-        return message, self.ids.get(change.ref), test
+            return await self._connector(change), None
+        return await self._quote(change)
 
     # -- reading again before writing -----------------------------------------
     async def _live_objects(self, kind: Kind) -> Sequence[LiveConnector | LiveErpConnection | LiveQuoteConnection]:
@@ -297,11 +352,12 @@ class Executor:
             raise ChangeFailed(f"its config does not fit connector '{state.connector}': {details}")
         return result.values
 
-    async def _erp(self, change: Change) -> tuple[str, TestResult | None]:
+    async def _erp(self, change: Change) -> Finish:
         """In the admin UI's order: test the config (OK stays disabled until the test
         passes, so a failing config is never stored), deactivate an active one, save
         inactive, have the CRM read the connector's actor types and fields for a new
-        one, then test the saved connection and activate it."""
+        one, apply its sync configuration; what is returned tests the saved connection
+        and activates it, once the sync priority order is saved."""
         state = change.desired
         assert isinstance(state, ErpConnectionState)
         connector_id = self._id(f"SyncConnector/{state.connector}")
@@ -344,22 +400,27 @@ class Executor:
             )
         if state.sync_spec is not None:
             verb += await self._sync(saved.id, state)
-        if not state.active:
-            if saved.active:  # a server that ignored Active on save
-                await self.client.toggle_connection_active(saved.id, expect_active=False)
-            return f"{verb}; tested; stays inactive as the manifest says", tested
-        started = time.perf_counter()
-        passed = await self.client.test_erp_by_id(saved.id)
-        seconds = time.perf_counter() - started
-        if not passed:
-            test = TestResult("failed", ERP_FAILED, seconds)
-            raise ChangeFailed(f"{verb}, but its saved connection failed its test, so it was not activated", test)
-        if not saved.active:
-            reasons = await self.client.toggle_connection_active(saved.id, expect_active=True)
-            if reasons:
-                raise ChangeFailed(f"{verb} and tested, but the CRM refused to activate it: " + "; ".join(reasons),
-                                   TestResult("passed", seconds=seconds))
-        return f"{verb.replace(' inactive', '')}, tested and activated", TestResult("passed", seconds=seconds)
+
+        async def test_and_activate(order: PriorityOrder | None) -> Result:
+            done = _after_priority_order(verb, order, activates=state.active, test=tested)
+            if not state.active:
+                if saved.active:  # a server that ignored Active on save
+                    await self.client.toggle_connection_active(saved.id, expect_active=False)
+                return f"{done}; tested; stays inactive as the manifest says", tested
+            started = time.perf_counter()
+            passed = await self.client.test_erp_by_id(saved.id)
+            seconds = time.perf_counter() - started
+            if not passed:
+                test = TestResult("failed", ERP_FAILED, seconds)
+                raise ChangeFailed(f"{done}, but its saved connection failed its test, so it was not activated", test)
+            if not saved.active:
+                reasons = await self.client.toggle_connection_active(saved.id, expect_active=True)
+                if reasons:
+                    raise ChangeFailed(f"{done} and tested, but the CRM refused to activate it: " + "; ".join(reasons),
+                                       TestResult("passed", seconds=seconds))
+            return f"{done.replace(' inactive', '')}, tested and activated", TestResult("passed", seconds=seconds)
+
+        return test_and_activate
 
     async def _sync(self, connection_id: int, state: ErpConnectionState) -> str:
         assert state.sync_spec is not None
@@ -369,7 +430,7 @@ class Executor:
             raise ChangeFailed(f"saved, but its sync configuration was not applied: {failure}") from None
         return f"; sync configuration applied ({', '.join(done)})" if done else ""
 
-    async def _sync_only(self, current: LiveErpConnection, state: ErpConnectionState) -> tuple[str, TestResult | None]:
+    async def _sync_only(self, current: LiveErpConnection, state: ErpConnectionState) -> Finish:
         """Only the sync configuration differs: it is changed on the connection as it is,
         active or not. The admin guide asks for deactivation only when config fields
         change (docs/en/erp/admin/update-connection.md); the CRM applies mapping edits
@@ -377,14 +438,20 @@ class Executor:
         self.ids[f"ErpConnection/{state.name}"] = current.id
         message = "sync configuration applied" + (await self._sync(current.id, state)).removeprefix(
             "; sync configuration applied")
-        if state.active and not current.active:
-            reasons = await self.client.toggle_connection_active(current.id, expect_active=True)
-            if reasons:
-                raise ChangeFailed(f"{message}, but the CRM refused to activate it: " + "; ".join(reasons))
-            message += "; activated"
-        return message, None
+        activates = state.active and not current.active
 
-    async def _quote(self, change: Change) -> tuple[str, TestResult | None]:
+        async def activate(order: PriorityOrder | None) -> Result:
+            done = _after_priority_order(message, order, activates=activates, test=None)
+            if activates:
+                reasons = await self.client.toggle_connection_active(current.id, expect_active=True)
+                if reasons:
+                    raise ChangeFailed(f"{done}, but the CRM refused to activate it: " + "; ".join(reasons))
+                done += "; activated"
+            return done, None
+
+        return activate
+
+    async def _quote(self, change: Change) -> Result:
         state = change.desired
         assert isinstance(state, QuoteConnectionState)
         erp_id = self._id(f"ErpConnection/{state.erp_connection}")
