@@ -106,3 +106,46 @@ def test_a_new_connection_the_crm_refuses_to_activate_shows_the_crms_reasons(cli
     planned = cli("plan", "-f", "examples/")
     assert planned.exit_code == 1
     assert "Person is enabled, but its Mandatory field FIRSTNAME has no direction" in planned.stderr
+
+
+def test_validate_reports_the_sync_rules_that_need_no_crm_as_plan_does(embedded_cli: Cli, workdir: Path) -> None:
+    manifest = workdir / "examples" / "connections.yaml"
+    text = manifest.read_text()
+    for old, new in (
+        ("BALANCE:     {erpTab: true}", "BALANCE:     {direction: toCrm}"),  # a direction without crmField
+        ('        defaults:\n          PAYTERMS: {value: "30", askUser: true}',
+         "        erpTabOrder: [CREDITLIMIT, CREDITLIMIT]\n"
+         "        defaults:\n          PAYTERMS: {mandatory: true}"),  # mandatory with nothing to fill in
+        ("priority: 2", "priority: 1"),  # the same priority as Visma Production
+    ):
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    manifest.write_text(text)
+    lines = text.splitlines()
+
+    def line_of(fragment: str, after: int = 0) -> int:
+        return next(i for i, line in enumerate(lines, 1) if i > after and fragment in line)
+
+    validated = embedded_cli("validate", "-f", "examples/")
+    assert validated.exit_code == 1, validated.output
+    errors = validated.stderr.splitlines()
+    assert errors[-1] == "Invalid: 4 errors in 1 file", validated.stderr
+    where = "examples/connections.yaml"
+    expected = [
+        (line_of("BALANCE:     {direction"), "ErpConnection/Visma Production: BALANCE: a direction needs a crmField"),
+        (line_of("erpTabOrder: [CREDITLIMIT, CREDITLIMIT]"),
+         "ErpConnection/Visma Production: erpTabOrder lists CREDITLIMIT twice (list each field once)"),
+        (line_of("PAYTERMS: {mandatory"),
+         "ErpConnection/Visma Production: PAYTERMS: a mandatory default needs a value or askUser: true"),
+        (line_of("priority: 1", after=line_of("name: Tripletex Norway")),
+         f"ErpConnection/Tripletex Norway: priority 1 is also set by ErpConnection/Visma Production "
+         f"(at {where}:{line_of('priority: 1')}:"),
+    ]
+    for (line, message), error in zip(expected, errors):
+        assert error.startswith(f"{where}:{line}:"), (error, line)
+        assert message in error, (error, message)
+    assert "Traceback" not in validated.output
+    # Exactly what plan says about the same manifests (one home for each rule).
+    planned = embedded_cli("plan", "-f", "examples/")
+    assert planned.exit_code == 1, planned.output
+    assert [e.removeprefix("error: ") for e in planned.stderr.splitlines() if where in e] == errors[:-1]

@@ -11,6 +11,7 @@ from reconciler.commands._common import complete_targets, manifest_option, outpu
 from reconciler.commands.error_handler import EXIT_ERROR, EXIT_OK
 from reconciler.diagnostics import Diagnostic, DiagnosticError
 from reconciler.plan.ignored import ignored_manifests
+from reconciler.plan.sync_validation import offline_problems
 from reconciler.manifest.loader import load_desired
 from reconciler.manifest.models import KINDS, Desired
 from reconciler.project import load_project
@@ -48,9 +49,9 @@ def validate(paths: Sequence[str], output: str, target: str | None, require_secr
     try:
         project = load_project()
         desired = load_desired(paths, variables=project.validation_vars(target), unavailable_secrets=unavailable)
-        ignored = ignored_manifests(desired, project.ignore_map())
-        if ignored:
-            raise DiagnosticError(ignored)
+        problems = ignored_manifests(desired, project.ignore_map()) + offline_problems(desired)
+        if problems:
+            raise DiagnosticError(problems)
     except DiagnosticError as exc:
         _report_errors(list(exc.diagnostics), output)
         return EXIT_ERROR

@@ -1,16 +1,52 @@
 """The `sync` block checked at plan time against what the CRM has cached for the
 connection (its actor types and fields): every problem at once, each with the
-manifest path it is about, so the plan reports file:line and did-you-mean."""
+manifest path it is about, so the plan reports file:line and did-you-mean.
+`validate` runs the rules that need no CRM data (`offline_problems`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from reconciler.crm.sync_live import LiveActorMapping, LiveSyncConfig
-from reconciler.diagnostics import did_you_mean
+from reconciler.diagnostics import Diagnostic, did_you_mean
+from reconciler.manifest.models import Desired, DesiredResource, ErpConnection
 from reconciler.manifest.sync_models import SyncActor, SyncSpec
 
 Report = Callable[[tuple[str | int, ...], str, str | None], None]
+ResourceReport = Callable[[DesiredResource, tuple[str | int, ...], str, str | None], None]
+
+
+def offline_problems(desired: Desired) -> list[Diagnostic]:
+    """What can be checked without the CRM: the rules of `check_sync` that need no CRM
+    data, and `check_priorities`, each reported as plan reports it."""
+    problems: list[Diagnostic] = []
+
+    def report(resource: DesiredResource, path: tuple[str | int, ...], message: str, hint: str | None) -> None:
+        problems.append(Diagnostic(message=message, location=resource.locate(*path), resource=resource.ref, hint=hint))
+
+    for resource, sync in _sync_blocks(desired):
+        check_sync(sync, None, lambda path, message, hint, r=resource: report(r, path, message, hint))
+    check_priorities(desired, report)
+    return problems
+
+
+def check_priorities(desired: Desired, report: ResourceReport) -> None:
+    """The CRM keeps one order of all connections (SaveErpConnectionSyncPriorities), so
+    two connections with the same priority have no order between them."""
+    first: dict[int, DesiredResource] = {}
+    for resource, sync in _sync_blocks(desired):
+        if sync.priority is None:
+            continue
+        earlier = first.setdefault(sync.priority, resource)
+        if earlier is not resource:
+            report(resource, ("spec", "sync", "priority"),
+                   f"priority {sync.priority} is also set by {earlier.ref} (at {earlier.locate('spec', 'sync', 'priority')}); "
+                   "the CRM keeps one order of all connections", "give each connection its own priority")
+
+
+def _sync_blocks(desired: Desired) -> list[tuple[DesiredResource, SyncSpec]]:
+    return [(r, r.manifest.spec.sync) for r in desired.of_kind("ErpConnection")
+            if isinstance(r.manifest, ErpConnection) and r.manifest.spec.sync is not None]
 
 
 def check_sync(spec: SyncSpec, live: LiveSyncConfig | None, report: Report) -> None:
@@ -43,6 +79,11 @@ def _check_alone(path: tuple[str | int, ...], actor: SyncActor, report: Report) 
         if d.mandatory and d.value is None and not d.askUser:
             report((*path, "defaults", key, "mandatory"), f"{key}: a mandatory default needs a value or askUser: true",
                    None)
+    seen: set[str] = set()
+    for index, key in enumerate(actor.erpTabOrder or []):
+        if key in seen:
+            report((*path, "erpTabOrder", index), f"erpTabOrder lists {key} twice", "list each field once")
+        seen.add(key)
     for field_key in actor.lists or {}:
         f = actor.fields.get(field_key)
         if f is None or not f.crmField:
