@@ -436,8 +436,8 @@ class Executor:
         change (docs/en/erp/admin/update-connection.md); the CRM applies mapping edits
         at its next sync run."""
         self.ids[f"ErpConnection/{state.name}"] = current.id
-        message = "sync configuration applied" + (await self._sync(current.id, state)).removeprefix(
-            "; sync configuration applied")
+        written = (await self._sync(current.id, state)).removeprefix("; ")
+        message = written or "mappings, list mappings and defaults already as the manifest says"
         activates = state.active and not current.active
 
         async def activate(order: PriorityOrder | None) -> Result:
