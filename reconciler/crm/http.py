@@ -55,6 +55,20 @@ class ProbeAnswer:
     body: Json  # the JSON body; None when empty or not JSON
 
 
+@dataclass(frozen=True)
+class _Request:
+    """One request as `CrmHttp.send` sends it, on every attempt."""
+
+    verb: str
+    url: str
+    logged_as: str  # the path (or, for an absolute URL, the endpoint) the debug log shows
+    content: bytes | None
+    params: Mapping[str, Any] | None
+    headers: dict[str, str] | None
+    timeout: float
+    read: bool
+
+
 class HttpOptions(TypedDict, total=False):
     """The knobs of `CrmHttp` a `CrmClient` passes on."""
 
@@ -168,74 +182,97 @@ class CrmHttp:
     ) -> Json:
         if self._http is None:
             raise RuntimeError("CrmClient must be used as 'async with CrmClient(...)'")
-        url = path if absolute else self.base_url + "api/v1/" + path
         content = None if body is NO_BODY else json.dumps(body).encode("utf-8")
-        headers = {"Content-Type": "application/json"} if content is not None else None
-        # A connector test waits for the ERP behind it: its own timeout, and a slow ERP
-        # is not retried (the next attempt would be as slow).
-        timeout = self._test_timeout if connector_test else self._timeout
+        request = _Request(
+            verb=verb,
+            url=path if absolute else self.base_url + "api/v1/" + path,
+            logged_as=endpoint if absolute else path,
+            content=content,
+            params=params,
+            headers={"Content-Type": "application/json"} if content is not None else None,
+            # A connector test waits for the ERP behind it: its own timeout, and a slow ERP
+            # is not retried (the next attempt would be as slow).
+            timeout=self._test_timeout if connector_test else self._timeout,
+            read=read,
+        )
         attempt = 0
         while True:
-            error: httpx.TransportError | None = None
-            response: httpx.Response | None = None
-            async with self._semaphore:
-                # A refused request (429/503...) waits and tries again in its own slot:
-                # queueing behind every other request could starve it behind a rate limiter.
-                just_waited = False
-                while True:
-                    if not just_waited:
-                        await self._wait_out_pause()
-                    self.request_count += 1
-                    started = time.perf_counter()
-                    try:
-                        response = await self._http.request(
-                            verb, url, content=content, params=params, headers=headers, timeout=timeout
-                        )
-                    except httpx.TransportError as exc:
-                        error = exc
-                    if log.isEnabledFor(logging.DEBUG):
-                        outcome = response.status_code if error is None and response is not None else type(error).__name__
-                        log.debug("%s %s -> %s in %.1f ms (attempt %d)", verb, endpoint if absolute else path, outcome,
-                                  (time.perf_counter() - started) * 1000, attempt + 1)
-                    if error is not None:
-                        break
-                    assert response is not None
-                    if not (retry.may_retry_status(response.status_code, read=read) and attempt < self._max_retries):
-                        break
-                    delay = self._delay(attempt, response)
-                    if response.headers.get("Retry-After"):
-                        # The server asked this client to wait: every request of it waits too.
-                        self._paused_until = max(self._paused_until, self._clock() + delay)
-                    await self._sleep(delay)
-                    attempt += 1
-                    just_waited = True
-            if response is not None and error is None:
+            response, attempt = await self._send_in_one_slot(request, attempt)
+            if isinstance(response, httpx.Response):
                 if response.status_code in MOVED_STATUSES:
                     raise await self._moved(response, endpoint)
                 return self._decode(response, endpoint, read=read, attempts=attempt + 1)
-            assert error is not None
-            if connector_test and isinstance(error, httpx.TimeoutException):
-                raise CrmUnavailableError(
-                    endpoint,
-                    f"the connector did not answer within {timeout:g} s",
-                    hint="check the connector and the ERP behind it, or raise --test-timeout",
-                ) from None
-            if not retry.may_retry_error(error, read=read):
-                raise CrmWriteUncertainError(
-                    endpoint,
-                    f"lost its connection after the request was sent ({type(error).__name__}); "
-                    "the change may or may not have been made",
-                    hint="run plan again to see the current state, then apply what is left",
-                ) from None
-            if attempt >= self._max_retries:
-                raise CrmUnavailableError(
-                    endpoint,
-                    f"failed after {attempt + 1} attempts: {type(error).__name__} "
-                    f"reaching {self.base_url}",
-                    hint="check the URL and network, or try again later",
-                ) from None
+            self._raise_unless_retryable(response, request, endpoint, attempt=attempt, connector_test=connector_test)
             await self._sleep(self._delay(attempt, None))
             attempt += 1
+
+    async def _send_in_one_slot(
+        self, request: _Request, attempt: int
+    ) -> tuple[httpx.Response | httpx.TransportError, int]:
+        """The answer (or the transport error) of `request` and the number of the last
+        attempt, retrying a refused status (429/503...) without leaving the slot."""
+        async with self._semaphore:
+            # A refused request waits and tries again in its own slot: queueing behind
+            # every other request could starve it behind a rate limiter.
+            just_waited = False
+            while True:
+                if not just_waited:
+                    await self._wait_out_pause()
+                answer = await self._request_once(request, attempt)
+                if isinstance(answer, httpx.TransportError):
+                    return answer, attempt
+                if not (retry.may_retry_status(answer.status_code, read=request.read) and attempt < self._max_retries):
+                    return answer, attempt
+                delay = self._delay(attempt, answer)
+                if answer.headers.get("Retry-After"):
+                    # The server asked this client to wait: every request of it waits too.
+                    self._paused_until = max(self._paused_until, self._clock() + delay)
+                await self._sleep(delay)
+                attempt += 1
+                just_waited = True
+
+    async def _request_once(self, request: _Request, attempt: int) -> httpx.Response | httpx.TransportError:
+        assert self._http is not None
+        self.request_count += 1
+        started = time.perf_counter()
+        answer: httpx.Response | httpx.TransportError
+        try:
+            answer = await self._http.request(
+                request.verb, request.url, content=request.content, params=request.params,
+                headers=request.headers, timeout=request.timeout,
+            )
+        except httpx.TransportError as exc:
+            answer = exc
+        if log.isEnabledFor(logging.DEBUG):
+            outcome = answer.status_code if isinstance(answer, httpx.Response) else type(answer).__name__
+            log.debug("%s %s -> %s in %.1f ms (attempt %d)", request.verb, request.logged_as, outcome,
+                      (time.perf_counter() - started) * 1000, attempt + 1)
+        return answer
+
+    def _raise_unless_retryable(
+        self, error: httpx.TransportError, request: _Request, endpoint: str, *, attempt: int, connector_test: bool
+    ) -> None:
+        """Raise the CrmError for a request that failed to get an answer, unless another attempt may follow."""
+        if connector_test and isinstance(error, httpx.TimeoutException):
+            raise CrmUnavailableError(
+                endpoint,
+                f"the connector did not answer within {request.timeout:g} s",
+                hint="check the connector and the ERP behind it, or raise --test-timeout",
+            ) from None
+        if not retry.may_retry_error(error, read=request.read):
+            raise CrmWriteUncertainError(
+                endpoint,
+                f"lost its connection after the request was sent ({type(error).__name__}); "
+                "the change may or may not have been made",
+                hint="run plan again to see the current state, then apply what is left",
+            ) from None
+        if attempt >= self._max_retries:
+            raise CrmUnavailableError(
+                endpoint,
+                f"failed after {attempt + 1} attempts: {type(error).__name__} "
+                f"reaching {self.base_url}",
+                hint="check the URL and network, or try again later",
+            ) from None
 
     async def _wait_out_pause(self) -> None:
         """Wait while a Retry-After of any request pauses the client."""
