@@ -127,7 +127,23 @@ def serve(
     else:
         app = _create(state, seed, list_config_fields)
         emulators = [app.state.emulator]
-    emu = emulators[0]
+    _set_login_options(emulators, ticket_ttl_s=ticket_ttl_s, tenant_host=tenant_host)
+    _set_faults(emulators, fault_options)
+
+    sock = _bind(host, port)
+    actual_port = sock.getsockname()[1]
+    url_host = f"[{host}]" if ":" in host else host
+    _print_banner(f"http://{url_host}:{actual_port}/", emulators[0], tenants, state=state, state_dir=state_dir)
+
+    config = uvicorn.Config(app, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+
+
+def _set_login_options(emulators: list[Any], *, ticket_ttl_s: float | None, tenant_host: str | None) -> None:
     logins = [each.login for each in emulators if each.login is not None]
     for login in logins:
         login.options.update(
@@ -135,6 +151,10 @@ def serve(
         )
     if not logins and (ticket_ttl_s is not None or tenant_host is not None):
         raise click.UsageError("--ticket-ttl and --tenant-host need a seed with a system_user section")
+
+
+def _set_faults(emulators: list[Any], fault_options: dict[str, Any]) -> None:
+    """Give every emulator the fault options of the command line (click's strings and tuples made Faults' types)."""
     statuses = fault_options.pop("error_statuses", ())
     fault_options["error_statuses"] = tuple(int(code) for code in statuses) or None
     fault_options["denied_agents"] = tuple(fault_options.pop("denied_agents", ())) or None
@@ -149,10 +169,9 @@ def serve(
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
 
-    sock = _bind(host, port)
-    actual_port = sock.getsockname()[1]
-    url_host = f"[{host}]" if ":" in host else host
-    url = f"http://{url_host}:{actual_port}/"
+
+def _print_banner(url: str, emu: Any, tenants: list[Any], *, state: str, state_dir: str) -> None:
+    """Where the emulator listens, its state, credentials and active faults."""
     click.echo(f"SuperOffice emulator listening on {url}")
     if tenants:
         shown = ", ".join(t.context for t in tenants[:3]) + (f", … ({len(tenants)} tenants)" if len(tenants) > 3 else "")
@@ -169,7 +188,14 @@ def serve(
             f"SUPEROFFICE_SYSTEM_USER_TOKEN='{spec.system_user_token}' SUPEROFFICE_APP_TOKEN={spec.app_token} "
             "SUPEROFFICE_PRIVATE_KEY_FILE=demo-key.pem  # after: reconcile emulator demo-key > demo-key.pem"
         )
-    knobs = emu.injector.faults.to_dict()
+    active = _active_faults(emu.injector.faults.to_dict())
+    if active:
+        click.echo("Faults: " + ", ".join(f"{k}={v}" for k, v in active.items()))
+    click.echo("Press Ctrl+C to stop.")
+
+
+def _active_faults(knobs: dict[str, Any]) -> dict[str, Any]:
+    """The fault knobs that are on, with the settings that qualify them (statuses, seed)."""
     defaults = ("fault_seed", "retry_after_s", "denied_status", "moved_status")
     active = {k: v for k, v in knobs.items() if v and k not in defaults}
     if knobs["denied_agents"]:
@@ -178,15 +204,7 @@ def serve(
         active["moved_status"] = knobs["moved_status"]
     if active:
         active["fault_seed"] = knobs["fault_seed"]
-        click.echo("Faults: " + ", ".join(f"{k}={v}" for k, v in active.items()))
-    click.echo("Press Ctrl+C to stop.")
-
-    config = uvicorn.Config(app, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    try:
-        server.run(sockets=[sock])
-    finally:
-        sock.close()
+    return active
 
 
 def _bind(host: str, port: int) -> socket.socket:
