@@ -162,9 +162,6 @@ class FakeTenant:
     def _ErpSync_TestConnectionByConfig(self, body: dict, query: Any) -> Any:
         return body["ConfigFields"].get("Password") == "right"
 
-    def _ErpSync_GetAllConnectors(self, body: dict, query: Any) -> Any:
-        return [{"Id": c["Id"], "Name": c["Name"], "ToolTip": ""} for c in self.connectors if not c.get("Deleted")]
-
     def _ErpSync_GetErpSyncConnectorEntity(self, body: dict, query: Any) -> Any:
         wanted = int(query["erpSyncConnectorEntityId"])
         for c in self.connectors:

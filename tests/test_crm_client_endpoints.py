@@ -60,12 +60,6 @@ def test_sample_get_all_connections_parses():
                             "ErpSync/GetConfigurationFields"]
 
 
-def test_sample_get_all_connectors_parses():
-    tenant = sample_tenant("v1ErpSyncAgent_GetAllConnectors.response.json", "ErpSync/GetAllConnectors")
-    items = call(tenant, "get_all_connectors")
-    assert [(i.id, i.name) for i in items] == [(1, "SAP Business One"), (2, "Microsoft Dynamics 365")]
-
-
 def test_sample_configuration_fields_parse():
     tenant = sample_tenant("v1ErpSyncAgent_GetConfigurationFields.response.json", "ErpSync/GetConfigurationFields")
     assert call(tenant, "get_erp_config_fields", 294) == (

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from reconciler.crm.sync_endpoints import (
     get_priority_ranks,
-    move_field,
     read_sync_config,
     save_actor_mapping,
     save_default,
@@ -49,7 +48,6 @@ def test_read_change_and_save_sync_configuration(tmp_path: Path) -> None:
             assert [(i.erp_key, i.crm_item_name) for i in stored.items] == [("A", "Key account"), ("B", ""), ("C", "")]
             payterms = live.defaults["Customer"]["PAYTERMS"]
             assert (await save_default(crm, replace(payterms, preset=True, value="10"))).value == "10"
-            await move_field(crm, conn.id, "Customer", customer.field("BALANCE").id, -1)
             await save_priorities(crm, [conn.id])
             assert (await get_priority_ranks(crm)) == {conn.guid: 1}
 

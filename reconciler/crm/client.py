@@ -83,16 +83,6 @@ class CrmClient:
 
     # --- ErpSync: connectors ---------------------------------------------------
 
-    async def get_all_connectors(self) -> tuple[ListItem, ...]:
-        body = await self.http.agent("ErpSync", "GetAllConnectors")
-        return self.http.parse(
-            "ErpSync/GetAllConnectors",
-            lambda: tuple(
-                wire.list_item(wire.expect_object(i, "a ListItem"))
-                for i in wire.expect_array(body, "connectors")
-            ),
-        )
-
     async def get_connector(self, connector_id: int) -> LiveConnector | None:
         # The id goes in the query string here (lower-case first letter, as documented).
         body = await self.http.agent(

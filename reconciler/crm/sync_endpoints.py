@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from reconciler.crm import sync_wire
-from reconciler.crm.errors import CrmProtocolError, CrmServerError
+from reconciler.crm.errors import CrmServerError
 from reconciler.crm.sync_live import LiveActorMapping, LiveDefault, LiveListMapping, LiveSyncConfig
 from reconciler.crm.wire import Json, mdo_items
 
@@ -68,14 +68,6 @@ async def save_default(crm: CrmClient, default: LiveDefault) -> LiveDefault:
     endpoint = "ErpSync/SaveDefaultValueInfo"
     body = await _call(crm, "SaveDefaultValueInfo", {"ErpSyncDefaultValue": sync_wire.default_value_to_wire(default)})
     return crm.http.parse(endpoint, lambda: sync_wire.default_value(_saved(endpoint, body)))
-
-
-async def move_field(crm: CrmClient, connection_id: int, erp_actor: str, field_id: int, step: int) -> None:
-    """One relative move on the ERP tab (-1 earlier, +1 later); not idempotent."""
-    body = await _call(crm, "MoveErpFieldItem", {
-        "ErpFieldId": field_id, "Direction": step, "ErpConnectionId": connection_id, "ErpActorType": erp_actor})
-    if body is not None:
-        raise CrmProtocolError("ErpSync/MoveErpFieldItem", "answered a body where 204 No Content is documented")
 
 
 async def save_priorities(crm: CrmClient, connection_ids: list[int]) -> None:

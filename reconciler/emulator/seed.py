@@ -97,9 +97,6 @@ class SyncConnectorProfile(_Model):
     actor_types: list[ActorTypeSpec] = []
     lists: dict[str, list[ErpListItemSpec]] = {}  # ERP list name -> items (GetListItems)
 
-    def actor_type(self, erp: str) -> ActorTypeSpec | None:
-        return next((a for a in self.actor_types if a.erp == erp), None)
-
 
 class CrmFieldSpec(_Model):
     """A CRM field a mapping may name (CrmFieldKey), e.g. contact/name."""
