@@ -3,6 +3,7 @@ jobs), end to end against the multi-tenant emulator over real HTTP."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,8 +14,9 @@ from click.testing import CliRunner, Result
 
 from _tenants import Tenants, served_tenants, token_env
 from reconciler.cli import main
-from reconciler.fleet.summary import FleetSummary, from_errors, render_summary_schema
-from reconciler.render.fleet import render_summary_markdown
+from reconciler.fleet.summary import FleetSummary, TargetSummary, from_errors, render_summary_schema
+from reconciler.plan.model import ACTIONS
+from reconciler.render.fleet import render_summary_markdown, render_summary_text
 from reconciler.render.markdown import MAX_CHARS
 
 NAMES = {"customer-a": "Cust10001", "customer-b": "Cust10002", "customer-c": "Cust10003"}
@@ -123,6 +125,20 @@ def test_the_markdown_summary_of_many_targets_fits_one_comment() -> None:
     text = render_summary_markdown(summary)
     assert len(text) <= MAX_CHARS
     assert "more targets and all details were cut" in text
+
+
+def test_the_summary_tables_have_one_column_per_plan_action_in_the_plans_order() -> None:
+    counts = {action: n for n, action in enumerate(ACTIONS, start=1)}  # create 1, update 2, …
+    summary = FleetSummary(targets=[TargetSummary(name="customer-a", url="https://sod.superoffice.com/Cust1/",
+                                                  status="changes", counts=counts)])
+    markdown = render_summary_markdown(summary).splitlines()
+    assert "| Target | Status | " + " | ".join(ACTIONS) + " | Failed tests | Error |" in markdown
+    assert any(line.startswith("| customer-a | 🟡 changes | 1 | 2 | 3 | 4 | 5 |") for line in markdown)
+    out = io.StringIO()
+    render_summary_text(summary, out, detailed=False, color=False, verdict=False)
+    heading, row = [line.split() for line in out.getvalue().splitlines() if "Target" in line or "customer-a" in line]
+    assert heading == ["Target", "Status", "create", "update", "restore", "delete", "same", "failed", "tests", "errors"]
+    assert row == ["customer-a", "changes", "1", "2", "3", "4", "5"]
 
 
 def test_committed_summary_schema_is_current() -> None:

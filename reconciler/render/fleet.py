@@ -9,12 +9,13 @@ from rich.table import Table
 from rich.text import Text
 
 from reconciler.fleet.summary import FleetSummary, TargetSummary, causes
+from reconciler.plan.model import ACTIONS, Action, changes_anything
 from reconciler.render.markdown import MAX_CHARS, TEST_ICONS, _cell
 from reconciler.render.text import make_console
 from reconciler.render.values import SYMBOLS
 
-COLUMNS = ("create", "update", "restore", "soft-delete", "no-op")
-TEXT_HEADINGS = ("create", "update", "restore", "delete", "same")
+# The terminal table's narrower heading for an action's column (the markdown table uses the action).
+TEXT_HEADINGS: dict[Action, str] = {"soft-delete": "delete", "no-op": "same"}
 STATUS_STYLES = {"error": "bold red", "failed-tests": "red", "changes": "yellow", "no-changes": "green"}
 STATUS_ICONS = {"error": "❌ error", "failed-tests": "❌ failed tests", "changes": "🟡 changes", "no-changes": "✅ no changes"}
 
@@ -32,12 +33,12 @@ def render_summary_text(summary: FleetSummary, stream: TextIO, *, detailed: bool
     table = Table(title=f"Summary of {len(summary.targets)} target(s)", title_justify="left", box=box.SIMPLE_HEAD)
     table.add_column("Target", no_wrap=True)
     table.add_column("Status", no_wrap=True)
-    for heading in (*TEXT_HEADINGS, "failed tests", "errors"):
+    for heading in (*(TEXT_HEADINGS.get(action, action) for action in ACTIONS), "failed tests", "errors"):
         table.add_column(heading, justify="right", no_wrap=True)
     for target in summary.targets:
         table.add_row(
             Text(target.name), Text(target.status, style=STATUS_STYLES[target.status]),
-            *(_count(target, action) for action in COLUMNS),
+            *(_count(target, action) for action in ACTIONS),
             str(len(target.failedTests)) if target.failedTests else "", str(len(target.errors)) if target.errors else "",
         )
     console.print()
@@ -49,13 +50,13 @@ def render_summary_text(summary: FleetSummary, stream: TextIO, *, detailed: bool
 def render_summary_markdown(summary: FleetSummary, *, detailed: bool = False, max_chars: int = MAX_CHARS) -> str:
     """One comment: the table of every target, then each target's changes folded; cut at `max_chars`."""
     text = "\n".join(["### erp-reconciler plan: many targets", "", f"**{causes(summary, detailed=detailed)}**", "",
-                      "| Target | Status | " + " | ".join(COLUMNS) + " | Failed tests | Error |",
-                      "|---|---|" + "---:|" * len(COLUMNS) + "---|---|"]) + "\n"
+                      "| Target | Status | " + " | ".join(ACTIONS) + " | Failed tests | Error |",
+                      "|---|---|" + "---:|" * len(ACTIONS) + "---|---|"]) + "\n"
     cut_note = "\n_{n} more {what} were cut to keep this comment under {limit:,} characters; see the JSON plans._\n"
     reserve = len(cut_note.format(n=len(summary.targets), what="targets and all details", limit=max_chars))
     for i, target in enumerate(summary.targets):
         row = (f"| {_cell(target.name)} | {STATUS_ICONS[target.status]} | "
-               + " | ".join(_count(target, a) for a in COLUMNS)
+               + " | ".join(_count(target, a) for a in ACTIONS)
                + f" | {_cell(', '.join(target.failedTests))} | {_cell(target.errors[0] if target.errors else '')} |\n")
         if len(text) + len(row) + reserve > max_chars:
             return text + cut_note.format(n=len(summary.targets) - i, what="targets and all details", limit=max_chars)
@@ -74,7 +75,7 @@ def _folded(target: TargetSummary) -> str:
     lines += [f"- error: {_cell(e)}" for e in target.errors]
     if target.plan is not None:
         lines += [f"> note: {_cell(w)}\n" for w in target.plan.warnings]
-        changed = [c for c in target.plan.changes if c.action != "no-op"]
+        changed = [c for c in target.plan.changes if changes_anything(c.action)]
         if changed:
             lines += ["| | Kind | Name | Action | Test |", "|---|---|---|---|---|"]
             lines += [f"| {SYMBOLS[c.action].strip()} | {c.kind} | {_cell(c.name)} | {c.action} | "
@@ -91,7 +92,7 @@ def render_details_text(summary: FleetSummary, stream: TextIO, *, color: bool | 
         console.print(Text(f"{target.name} ({target.url})", style="bold"))
         for error in target.errors:
             console.print(Text(f"  error: {error}", style="bold red"))
-        changed = [c for c in target.plan.changes if c.action != "no-op"] if target.plan is not None else []
+        changed = [c for c in target.plan.changes if changes_anything(c.action)] if target.plan is not None else []
         for change in changed:
             line = Text(f"  {SYMBOLS[change.action]} {change.kind}/{change.name}  {change.action}")
             if change.test is not None:

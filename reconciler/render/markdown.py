@@ -10,7 +10,7 @@ import html
 import re
 
 from reconciler.diagnostics import visible
-from reconciler.plan.model import Change, Plan
+from reconciler.plan.model import Change, Plan, deletes
 from reconciler.render.text import summary_line
 from reconciler.render.values import SYMBOLS, show_field, soft_delete_note, visible_fields
 
@@ -30,7 +30,7 @@ def _details(change: Change) -> str:
     for field in visible_fields(change):
         prefix = "+" if creating else "~"
         body.append(f"{prefix} {visible(show_field(field, creating=creating))}")
-    if change.action == "soft-delete":
+    if deletes(change.action):
         body.append(f"- {soft_delete_note(change)}")
     if change.test is not None and change.test.explanation:
         body.append(f"# test {change.test.status}: {visible(change.test.explanation)}")

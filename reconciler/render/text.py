@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.text import Text
 
 from reconciler.manifest.models import KINDS
-from reconciler.plan.model import Change, Plan
+from reconciler.plan.model import Change, Plan, deletes
 from reconciler.render.values import SYMBOLS, show_field, soft_delete_note, visible_fields
 
 STYLES = {"create": "green", "update": "yellow", "soft-delete": "red", "restore": "cyan", "no-op": "dim"}
@@ -72,7 +72,7 @@ def _change_lines(change: Change, *, show_unchanged: bool) -> list[Text]:
     creating = change.action == "create"
     for field in visible_fields(change):
         lines.append(Text(f"      {show_field(field, creating=creating)}"))
-    if change.action == "soft-delete":
+    if deletes(change.action):
         lines.append(Text(f"      {soft_delete_note(change)}", style="dim"))
     if change.test is not None and change.test.explanation:
         lines.append(Text(f"      test: {change.test.explanation}", style=TEST_STYLES[change.test.status]))
