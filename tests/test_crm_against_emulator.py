@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from reconciler.crm import CrmAuthError, CrmClient
-from reconciler.crm.live import LiveErpConnection, LiveQuoteConnection
+from reconciler.crm.live import LiveErpConnection
 from reconciler.crm.snapshot import snapshot
 from reconciler.emulator.app import create_app
 from reconciler.emulator.embedded import open_embedded

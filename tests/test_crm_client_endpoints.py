@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from _crm_fake import BASE, FakeTenant, erp_carrier, meta, quote_carrier, run, small_tenant
-from reconciler.crm import CrmClient, TestOutcome
+from reconciler.crm import TestOutcome
 from reconciler.crm.errors import CrmError, CrmProtocolError, CrmServerError
 from reconciler.crm.live import FieldMeta, LiveErpConnection, LiveQuoteConnection
 from reconciler.crm.wire import field_metas, parse_test_outcome

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import replace
 from pathlib import Path
 
 from conftest import Cli
 from reconciler.apply.executor import execute
-from reconciler.crm.live import LiveConnector, LiveErpConnection
+from reconciler.crm.live import LiveErpConnection
 from reconciler.manifest.loader import load_desired
 from reconciler.plan.planner import make_plan
 from reconciler.planning import read_live

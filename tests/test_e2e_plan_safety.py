@@ -132,7 +132,6 @@ def test_validate_and_plan_agree_about_ignored_names(cli: Cli, workdir: Path):
 def _leave_copies_of_a_killed_apply(cli: Cli) -> None:
     """What an apply killed during its creates leaves: a newer connector with the same
     name, an ERP connection copy under it, and a connection only it has."""
-    from reconciler.crm.live import LiveErpConnection
 
     async def copy(client):  # type: ignore[no-untyped-def]
         twin = await client.save_connector(0, "Visma.net", "https://connectors.example.com/visma")

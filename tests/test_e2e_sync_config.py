@@ -4,7 +4,6 @@ checks name file:line with did-you-mean, and an active connection keeps running.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from conftest import Cli

@@ -8,7 +8,6 @@ import pytest
 
 from _builders import (
     CANARY,
-    VISMA_FIELDS,
     connector,
     desired,
     empty_live,

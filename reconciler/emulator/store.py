@@ -10,7 +10,6 @@ outside the store, so a slow request never holds the lock.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 import uuid
