@@ -7,7 +7,11 @@ ERP connections' phase has two steps: all are saved inactive with their sync
 configuration, then (after the sync priority order is saved) tested and activated.
 Just before each write the object is read again and compared with the plan's
 fingerprint: if someone changed it meanwhile, that change fails and the
-changes that depend on it are skipped; nothing else stops.
+changes that depend on it are skipped; nothing else stops. After a create the
+names are read again, in case another apply made the same name at the same time
+(`create_races.py`).
+
+Progress hears of each change once, with its final outcome.
 
 The plan is the whole input: besides the desired states it carries the ids the
 manifests' names resolve to and the config still to check (`Change.inputs`).
@@ -21,6 +25,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from reconciler.plan.outcome import Outcome, Status
+from reconciler.apply.create_races import ReadsAfter, older_copy
 from reconciler.apply.mdo_lists import lists_for
 from reconciler.apply.sync_apply import SyncFailed, apply_priorities, apply_sync
 from reconciler.apply.url_switch import url_switch_problems
@@ -45,7 +50,7 @@ from reconciler.plan.model import (
 from reconciler.plan.values import desired_config
 from reconciler.secrets import mask_echoed
 
-Progress = Callable[[Outcome], None]
+Progress = Callable[[Outcome], None]  # called once per change, with its final outcome
 Result = tuple[str, TestResult | None]  # what a change did, and its connection test
 PHASES: tuple[tuple[Kind, bool], ...] = (
     ("SyncConnector", True),
@@ -106,6 +111,7 @@ class Executor:
         # Ids by name, from the plan (live objects it maps to) and from what this run creates.
         self.ids: dict[str, int] = {c.ref: c.live_id for c in plan.changes if c.live_id is not None and not deletes(c.action)}
         self.existing_names: dict[Kind, set[str]] = {}
+        self.reads_after: dict[Kind, ReadsAfter] = {}
 
     async def run(self) -> list[Outcome]:
         outcomes: list[Outcome] = []
@@ -123,8 +129,6 @@ class Executor:
                 phase = await self._erp_phase(changes)
             else:
                 phase = list(await asyncio.gather(*(self._one(c) for c in changes)))
-            if creates:
-                phase = await self._settle_create_races(kind, creates, phase)
             outcomes += phase
         return outcomes
 
@@ -140,7 +144,9 @@ class Executor:
                 finishes[c.ref] = await self._erp(c)
                 return "", None
 
-            outcome = await self._attempt(change, until_activation)
+            outcome = await self._settled(change, await self._attempt(change, until_activation))
+            if outcome.status != "done":
+                finishes.pop(change.ref, None)  # a copy that lost to another apply's is not activated
             return outcome if change.ref in finishes else self._ended(change, outcome)
 
         saved = await asyncio.gather(*(save(c) for c in changes))
@@ -166,39 +172,28 @@ class Executor:
         except CrmError as error:
             return PriorityOrder(saved=False, error=str(error))
 
-    async def _settle_create_races(self, kind: Kind, creates: list[Change], outcomes: list[Outcome]) -> list[Outcome]:
-        """Two applies at once can both pass the name check and both create a name: the
-        CRM has no unique names and no lock. So after its creates, a run reads the names
-        again, and where an older object (lower id, so created earlier) has the name of
-        one it created, it soft-deletes its own copy and fails that change (its
-        dependents are skipped). Every run follows the same rule, so the oldest copy, and
-        only it, survives."""
-        mine = {c.name: self.ids[c.ref] for c in creates if c.ref in self.ids}
-        if not mine:
-            return outcomes
-        oldest: dict[str, int] = {}
-        for obj in await self._live_objects(kind):
-            if not obj.deleted and obj.name in mine and obj.id < oldest.get(obj.name, mine[obj.name]):
-                oldest[obj.name] = obj.id
-        settled: list[Outcome] = []
-        for outcome in outcomes:
-            winner = oldest.get(outcome.name) if outcome.action == "create" else None
-            if winner is None:
-                settled.append(outcome)
-                continue
-            own = mine[outcome.name]
-            message = f"another apply created it at the same time (id {winner}, kept)"
-            try:
-                await self._delete_own(kind, own)
-                message += f"; this run soft-deleted its own copy (id {own}); run plan again"
-            except CrmError as error:
-                message += f"; removing this run's copy (id {own}) failed, remove it in the CRM: {error}"
-            lost = replace(outcome, status="failed", message=message, live_id=winner)
-            self.status[outcome.ref] = "failed"
-            if self.progress is not None:
-                self.progress(lost)
-            settled.append(lost)
-        return settled
+    async def _settled(self, change: Change, outcome: Outcome) -> Outcome:
+        """A create's outcome once the names are read again after it (`create_races.py`):
+        failed, with this run's copy soft-deleted, where another apply made the name first."""
+        own = self.ids.get(change.ref) if change.action == "create" else None
+        if own is None:
+            return outcome
+        reads = self.reads_after.setdefault(change.kind, ReadsAfter(lambda: self._live_objects(change.kind)))
+        try:
+            winner = older_copy(await reads.after_now(), change.name, own)
+        except CrmError as error:
+            return replace(outcome, status="failed", message=(
+                f"{outcome.message or 'created'}, but whether another apply created it at the same time "
+                f"could not be checked: {error}; run plan again"))
+        if winner is None:
+            return outcome
+        message = f"another apply created it at the same time (id {winner}, kept)"
+        try:
+            await self._delete_own(change.kind, own)
+            message += f"; this run soft-deleted its own copy (id {own}); run plan again"
+        except CrmError as error:
+            message += f"; removing this run's copy (id {own}) failed, remove it in the CRM: {error}"
+        return replace(outcome, status="failed", message=message, live_id=winner)
 
     async def _delete_own(self, kind: Kind, object_id: int) -> None:
         if kind == "SyncConnector":
@@ -210,7 +205,7 @@ class Executor:
 
     # -- one change --------------------------------------------------------
     async def _one(self, change: Change) -> Outcome:
-        return self._ended(change, await self._attempt(change, self._execute))
+        return self._ended(change, await self._settled(change, await self._attempt(change, self._execute)))
 
     async def _attempt(self, change: Change, step: Callable[[Change], Awaitable[Result]]) -> Outcome:
         """One step of a change as an outcome: done, failed, or skipped when a change it
