@@ -39,6 +39,14 @@ def test_examples_validate() -> None:
     )
 
 
+def test_help_says_what_validate_checks_and_what_is_left_to_plan() -> None:
+    result = run("validate", "--help")
+    text = " ".join(result.stdout.split())
+    assert "Check manifests without contacting the CRM." in text
+    assert ("the sync rules that need no CRM (a direction needs crmField, mandatory defaults, "
+            "erpTabOrder and priority duplicates); plan checks the rest against the CRM.") in text
+
+
 def test_repeated_f_and_json_output_when_valid(tmp_path: Path) -> None:
     (tmp_path / "sync.yaml").write_text(SYNC)
     (tmp_path / "erp.yml").write_text(ERP_WITH_SECRET)

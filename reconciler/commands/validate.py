@@ -32,6 +32,10 @@ from reconciler.render.json_errors import render_errors
 def validate(paths: Sequence[str], output: str, target: str | None, require_secrets: bool) -> int:
     """Check manifests without contacting the CRM.
 
+    Checks keys, values, names, ${…} references, the ignore list and the sync
+    rules that need no CRM (a direction needs crmField, mandatory defaults,
+    erpTabOrder and priority duplicates); plan checks the rest against the CRM.
+
     Exit 0 when valid; exit 1 with every error (file:line:col, resource,
     what is wrong, and a hint) when not. Works without the secrets: an unset
     ${env:…} variable or an absent ${file:…} secret is a note, not an error,
