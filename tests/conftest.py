@@ -115,6 +115,16 @@ def emulator_server(tmp_path: Path) -> Iterator[EmulatorServer]:
 
 
 @pytest.fixture
+def tenants(request: pytest.FixtureRequest, workdir: Path, tmp_path: Path) -> Iterator[Any]:
+    """One served tenant per entry of the test module's NAMES (target name -> context),
+    and a reconcile.yaml in workdir naming them (`_tenants.Tenants`)."""
+    from _tenants import tenants_with_project  # _tenants imports this module
+
+    with tenants_with_project(workdir, tmp_path, request.module.NAMES) as served:
+        yield served
+
+
+@pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh working directory holding a copy of examples/, with no CRM variables set."""
     work = tmp_path / "work"

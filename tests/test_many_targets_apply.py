@@ -3,23 +3,16 @@ one question for all, one tenant failing never stops the others, --max-deletes p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from _tenants import Tenants, reconcile, tenants_with_project, token_env
+from _tenants import Tenants, reconcile, token_env
 from test_e2e_tty import run_on_terminal
 
 pytestmark = pytest.mark.slow
 
 NAMES = {"customer-a": "Cust10001", "customer-b": "Cust10002", "customer-c": "Cust10003"}
-
-
-@pytest.fixture
-def tenants(workdir: Path, tmp_path: Path) -> Iterator[Tenants]:
-    with tenants_with_project(workdir, tmp_path, NAMES) as served:
-        yield served
 
 
 def without_quote_connections(workdir: Path) -> None:

@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from _tenants import Tenants, reconcile, tenants_with_project, token_env
+from _tenants import Tenants, reconcile, token_env
 
 pytestmark = pytest.mark.slow
 
 NAMES = {"customer-a": "Cust10001", "customer-b": "Cust10002"}
-
-
-@pytest.fixture
-def tenants(workdir: Path, tmp_path: Path) -> Iterator[Tenants]:
-    with tenants_with_project(workdir, tmp_path, NAMES) as served:
-        yield served
 
 
 def test_doctor_checks_every_target_and_names_the_one_that_is_not_ready(tenants: Tenants) -> None:

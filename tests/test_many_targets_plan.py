@@ -4,22 +4,15 @@ each target its own section, one summary, one tenant failing never stops the oth
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from _tenants import Tenants, reconcile, served_tenants, tenants_with_project, token_env
+from _tenants import Tenants, reconcile, served_tenants, token_env
 
 pytestmark = pytest.mark.slow
 
 NAMES = {"customer-a": "Cust10001", "customer-b": "Cust10002", "customer-c": "Cust10003"}
-
-
-@pytest.fixture
-def tenants(workdir: Path, tmp_path: Path) -> Iterator[Tenants]:
-    with tenants_with_project(workdir, tmp_path, NAMES) as served:
-        yield served
 
 
 def test_one_tenant_with_bad_credentials_fails_alone_and_the_summary_names_it(tenants: Tenants) -> None:
