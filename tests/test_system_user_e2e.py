@@ -3,7 +3,6 @@ with nothing but the system user set (token, key, client secret, tenant, login U
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -11,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from conftest import Cli, EmulatorServer, start_server, stop_server
+from conftest import Cli, EmulatorServer
 from reconciler.emulator.seed import load_seed
 
 SEED = load_seed(None).system_user
@@ -30,15 +29,23 @@ def system_user_env(server: EmulatorServer, key_file: Path, **changes: str) -> d
     return env
 
 
+def write_online_target(workdir: Path, server: EmulatorServer) -> None:
+    """reconcile.yaml with a target `online` whose system user values come from SO_* variables."""
+    (workdir / "reconcile.yaml").write_text(
+        "targets:\n"
+        "  online:\n"
+        f"    loginUrl: {server.url}\n"
+        "    credentials: {systemUserToken: SO_SUT, privateKeyFile: SO_KEY, appToken: SO_SECRET, contextId: SO_CTX}\n"
+    )
+
+
 def login_options(server: EmulatorServer, **options: object) -> dict[str, object]:
     return server.control("PUT", "_emulator/login", json=options)
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[EmulatorServer]:
-    running = start_server(tmp_path / "served.sqlite")
-    yield running
-    stop_server(running)
+def server(emulator_server: EmulatorServer) -> EmulatorServer:
+    return emulator_server
 
 
 @pytest.fixture
@@ -77,12 +84,7 @@ def test_plan_and_apply_with_only_system_user_credentials(su_cli: Cli, server: E
 
 
 def test_reconcile_yaml_target_with_system_user_names_and_no_url(server: EmulatorServer, key_file: Path, workdir: Path):
-    (workdir / "reconcile.yaml").write_text(
-        "targets:\n"
-        "  online:\n"
-        f"    loginUrl: {server.url}\n"
-        "    credentials: {systemUserToken: SO_SUT, privateKeyFile: SO_KEY, appToken: SO_SECRET, contextId: SO_CTX}\n"
-    )
+    write_online_target(workdir, server)
     cli = Cli(env={"SO_SUT": SEED.system_user_token, "SO_KEY": str(key_file), "SO_SECRET": SEED.app_token,
                    "SO_CTX": SEED.context_id})
     result = cli("plan", "-f", "examples/", "--target", "online")
@@ -259,12 +261,7 @@ def test_concurrent_requests_refused_together_share_one_new_ticket(server: Emula
 
 
 def test_a_named_target_s_errors_name_its_own_variables(server: EmulatorServer, key_file: Path, workdir: Path):
-    (workdir / "reconcile.yaml").write_text(
-        "targets:\n"
-        "  online:\n"
-        f"    loginUrl: {server.url}\n"
-        "    credentials: {systemUserToken: SO_SUT, privateKeyFile: SO_KEY, appToken: SO_SECRET, contextId: SO_CTX}\n"
-    )
+    write_online_target(workdir, server)
     env = {"SO_SUT": SEED.system_user_token, "SO_KEY": str(key_file), "SO_SECRET": "wrong", "SO_CTX": SEED.context_id}
     refused = Cli(env=env)("plan", "-f", "examples/", "--target", "online")
     assert refused.exit_code == 1
