@@ -7,13 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from _manifest_texts import SYNC_FLOW
 from conftest import Cli
 
-CONNECTOR = """apiVersion: erp-reconciler/v1
-kind: SyncConnector
-metadata: {name: Visma.net}
-spec: {url: https://connectors.example.com/visma}
----
+CONNECTOR = SYNC_FLOW + """---
 apiVersion: erp-reconciler/v1
 kind: ErpConnection
 metadata: {name: Visma Production}
