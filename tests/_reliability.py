@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import signal
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,6 +115,14 @@ class CrmCensus:
                                 ("QuoteConnection", self.quotes))
         }
         return {kind: names for kind, names in found.items() if names}
+
+    def assert_one_copy_of(self, expected: ManifestSet) -> None:
+        """Exactly the objects of `expected` (and both connectors), once each, no stray quote connection."""
+        assert self.duplicates == {}
+        assert sorted(self.connectors) == ["Tripletex", "Visma.net"]
+        assert sorted(self.erp) == expected.erp_names()
+        assert sorted(self.quotes) == expected.quote_names()
+        assert self.quote_erp_ids_missing == ()
 
 
 async def census_async(client: CrmClient) -> CrmCensus:
@@ -260,6 +269,28 @@ class Runner:
             text = log.read_text(encoding="utf-8", errors="replace")
             assert process.returncode == 0, text
         return killed
+
+    def assert_a_clean_apply_converges(self, manifests: Path) -> None:
+        """Without faults, an apply of `manifests` succeeds and a plan after it has nothing to change."""
+        self.emulator.set_faults()
+        code, output = self.run("apply", "-f", str(manifests), "--auto-approve")
+        assert code == 0, output
+        assert "Traceback" not in output
+        code, output = self.run("plan", "-f", str(manifests), "--detailed-exitcode")
+        assert code == 0, output
+        assert "No changes" in output
+
+    def apply_killed_repeatedly(
+        self, manifests: Path, *, seed: int, delays: tuple[float, float], faults: Mapping[str, object], times: int = 3
+    ) -> None:
+        """With the emulator slowed by `faults`, start applying `manifests` `times` times in a
+        row and kill each after a random delay in `delays` (drawn with `seed`); each rerun
+        resumes what the previous one left. At least one must have been killed mid-way."""
+        rng = random.Random(seed)
+        self.emulator.set_faults(**faults)
+        for _ in range(times):
+            self.apply_killed(manifests, after_s=rng.uniform(*delays))
+        assert self.kills >= 1, "no apply was killed mid-way: the kill points are too late"
 
 
 @contextmanager

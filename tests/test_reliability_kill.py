@@ -10,13 +10,12 @@ A final apply without faults must finish the job: exit 0, a following plan says
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from _reliability import CrmCensus, ManifestSet, Runner, census, runner_on_a_served_emulator
+from _reliability import ManifestSet, Runner, census, runner_on_a_served_emulator
 
 pytestmark = pytest.mark.slow  # see docs/development.md
 
@@ -27,22 +26,10 @@ V1 = ManifestSet(erp=15, quotes=10, version=1)
 V2 = ManifestSet(erp=13, quotes=8, version=2)
 
 
-def _assert_converged(runner: Runner, manifests: Path, expected: ManifestSet) -> CrmCensus:
-    runner.emulator.set_faults()  # the last apply runs without faults
+def _assert_converged(runner: Runner, manifests: Path, expected: ManifestSet) -> None:
     print(f"\nkill: {runner.kills} apply run(s) killed mid-way, then a clean apply")
-    code, output = runner.run("apply", "-f", str(manifests), "--auto-approve")
-    assert code == 0, output
-    assert "Traceback" not in output
-    code, output = runner.run("plan", "-f", str(manifests), "--detailed-exitcode")
-    assert code == 0, output
-    assert "No changes" in output
-    found = census(runner.emulator.url)
-    assert found.duplicates == {}
-    assert sorted(found.connectors) == ["Tripletex", "Visma.net"]
-    assert sorted(found.erp) == expected.erp_names()
-    assert sorted(found.quotes) == expected.quote_names()
-    assert found.quote_erp_ids_missing == ()
-    return found
+    runner.assert_a_clean_apply_converges(manifests)  # the last apply runs without faults
+    census(runner.emulator.url).assert_one_copy_of(expected)
 
 
 @pytest.fixture
@@ -68,21 +55,12 @@ def test_update_and_delete_killed_repeatedly_at_random_points_then_rerun_converg
     v2 = V2.write(runner.work / "v2")
     code, output = runner.run("apply", "-f", str(v1), "--auto-approve")
     assert code == 0, output
-    rng = random.Random(seed)
-    runner.emulator.set_faults(**SLOW)
-    # Three kills in a row, each rerun resuming what the previous one left.
-    for _ in range(3):
-        runner.apply_killed(v2, after_s=rng.uniform(0.3, 2.5))
-    assert runner.kills >= 1, "no apply was killed mid-way: the kill points are too late"
+    runner.apply_killed_repeatedly(v2, seed=seed, delays=(0.3, 2.5), faults=SLOW)
     _assert_converged(runner, v2, V2)
 
 
 @pytest.mark.parametrize("seed", [11])
 def test_create_killed_at_random_delays_under_seeds_then_rerun_converges(runner: Runner, seed: int) -> None:
     manifests = V1.write(runner.work / "v1")
-    rng = random.Random(seed)
-    runner.emulator.set_faults(**{**SLOW, "fault_seed": seed})
-    for _ in range(3):
-        runner.apply_killed(manifests, after_s=rng.uniform(0.3, 2.0))
-    assert runner.kills >= 1, "no apply was killed mid-way: the kill points are too late"
+    runner.apply_killed_repeatedly(manifests, seed=seed, delays=(0.3, 2.0), faults={**SLOW, "fault_seed": seed})
     _assert_converged(runner, manifests, V1)

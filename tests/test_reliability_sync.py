@@ -4,7 +4,6 @@ a CRM that the next apply brings to the manifests ("No changes" after it)."""
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -70,28 +69,14 @@ def runner(tmp_path: Path) -> Iterator[Runner]:
         yield r
 
 
-def converges(runner: Runner, manifests: Path) -> None:
-    runner.emulator.set_faults()
-    code, output = runner.run("apply", "-f", str(manifests), "--auto-approve")
-    assert code == 0, output
-    assert "Traceback" not in output
-    code, output = runner.run("plan", "-f", str(manifests), "--detailed-exitcode")
-    assert code == 0, output
-    assert "No changes" in output
-
-
 @pytest.mark.parametrize("seed", [1, 2])
 def test_sync_changes_killed_at_random_points_then_rerun_converges(runner: Runner, seed: int) -> None:
     v1 = sync_manifests(runner.work / "v1", 1)
     v2 = sync_manifests(runner.work / "v2", 2)
     code, output = runner.run("apply", "-f", str(v1), "--auto-approve")
     assert code == 0, output
-    rng = random.Random(seed)
-    runner.emulator.set_faults(**SLOW)
-    for _ in range(3):
-        runner.apply_killed(v2, after_s=rng.uniform(0.5, 3.0))
-    assert runner.kills >= 1, "no apply was killed mid-way: the kill points are too late"
-    converges(runner, v2)
+    runner.apply_killed_repeatedly(v2, seed=seed, delays=(0.5, 3.0), faults=SLOW)
+    runner.assert_a_clean_apply_converges(v2)
 
 
 def test_two_applies_of_sync_changes_at_once_then_the_next_apply_converges(runner: Runner) -> None:
@@ -105,4 +90,4 @@ def test_two_applies_of_sync_changes_at_once_then_the_next_apply_converges(runne
     for process, log in started:
         code, output = runner.finish(process, log)
         assert "Traceback" not in output, output
-    converges(runner, v2)
+    runner.assert_a_clean_apply_converges(v2)
