@@ -71,8 +71,9 @@ class _Exporter:
         self.notes: list[str] = []
         self.secrets: list[SecretVariable] = []
         self.env_names = EnvNames()
-        self.logins = {u.id: u for u in live.users}
-        self.groups = {g.id: g for g in live.groups}
+        # id -> (name, deleted): what a scope may name
+        self.user_logins = {u.id: (u.login, u.deleted) for u in live.users}
+        self.group_names = {g.id: (g.name, g.deleted) for g in live.groups}
 
     def run(self) -> Export:
         connectors = self._unique("SyncConnector", self.live.connectors)
@@ -160,19 +161,8 @@ class _Exporter:
     def _scope(self, ref: str, conn: LiveErpConnection | LiveQuoteConnection) -> dict[str, Any] | None:
         if conn.all_access:
             return {"everyone": True}
-        users, groups = [], []
-        for i in conn.associate_ids:
-            user = self.logins.get(i)
-            if user is None or user.deleted:
-                self.notes.append(f"{ref}: scope: left out user id {i} ({'retired' if user else 'unknown'})")
-            else:
-                users.append(user.login)
-        for i in conn.group_ids:
-            group = self.groups.get(i)
-            if group is None or group.deleted:
-                self.notes.append(f"{ref}: scope: left out group id {i} ({'deleted' if group else 'unknown'})")
-            else:
-                groups.append(group.name)
+        users = self._scope_names(ref, "user", "retired", conn.associate_ids, self.user_logins)
+        groups = self._scope_names(ref, "group", "deleted", conn.group_ids, self.group_names)
         scope: dict[str, Any] = {}
         if users:
             scope["users"] = sorted(set(users))
@@ -182,6 +172,19 @@ class _Exporter:
             self.notes.append(f"{ref}: left out: its scope names no current user or group (give it one in the CRM)")
             return None
         return scope
+
+    def _scope_names(
+        self, ref: str, what: str, gone: str, ids: Sequence[int], known: Mapping[int, tuple[str, bool]]
+    ) -> list[str]:
+        """The names of the ids that are known and not deleted; a note for each one left out."""
+        names: list[str] = []
+        for i in ids:
+            found = known.get(i)
+            if found is None or found[1]:
+                self.notes.append(f"{ref}: scope: left out {what} id {i} ({gone if found else 'unknown'})")
+            else:
+                names.append(found[0])
+        return names
 
     def _config(
         self, ref: str, fields: Sequence[FieldMeta] | None, config: Mapping[str, WireValue]
