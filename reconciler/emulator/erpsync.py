@@ -343,6 +343,12 @@ async def toggle_active(emu: Emulator, args: dict[str, Any]) -> Response:
     return json_response(await emu.write(toggle))
 
 
+def _with_connector(conn: sqlite3.Connection, connection_id: int) -> tuple[ErpRow, ConnectorRow | None] | None:
+    """The connection and its sync connector (None if that row is gone); None for an unknown connection."""
+    row = get_erp(conn, connection_id)
+    return (row, get_connector(conn, row.connector_id)) if row else None
+
+
 async def _activation_problems(emu: Emulator, row: ErpRow) -> list[str]:
     if row.deleted:
         return ["The connection is deleted; restore it (save it with Deleted: false) before activating it"]
@@ -419,11 +425,7 @@ async def update_connection_fields(emu: Emulator, args: dict[str, Any]) -> Respo
     # a bool; an agent call on an unknown id answers 200 with null (docs/api/webapi/agents/index.md).
     # It refreshes the cache of actor types and fields (emulator/sync_cache.py) when the
     # connector answers.
-    def find(conn: sqlite3.Connection) -> tuple[ErpRow, ConnectorRow | None] | None:
-        row = get_erp(conn, args["ErpConnectionId"])
-        return (row, get_connector(conn, row.connector_id)) if row else None
-
-    found = await emu.read(find)
+    found = await emu.read(lambda c: _with_connector(c, args["ErpConnectionId"]))
     if found is None:
         return json_response(None)
     row, connector = found
@@ -443,11 +445,7 @@ async def update_connection_fields(emu: Emulator, args: dict[str, Any]) -> Respo
     returns="bool (false if the connection does not exist)",
 )
 async def test_connection_by_id(emu: Emulator, args: dict[str, Any]) -> Response:
-    def find(conn: sqlite3.Connection) -> tuple[ErpRow, ConnectorRow | None] | None:
-        row = get_erp(conn, args["ErpConnectionId"])
-        return (row, get_connector(conn, row.connector_id)) if row else None
-
-    found = await emu.read(find)
+    found = await emu.read(lambda c: _with_connector(c, args["ErpConnectionId"]))
     if found is None:
         return json_response(False)
     row, connector = found
