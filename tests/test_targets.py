@@ -106,51 +106,54 @@ def test_default_target_and_reconcile_target_variable(emulator_server: EmulatorS
     assert emulator_server.url in by_variable.stdout
 
 
-def test_unknown_target_suggests_the_nearest(workdir: Path) -> None:
-    write_project(workdir, "targets:\n  production: {}\n  staging: {}\n")
+@pytest.mark.parametrize(
+    ("project", "args", "expected"),
+    [
+        pytest.param("targets:\n  production: {}\n  staging: {}\n", ("--target", "prodution"),
+                     ["reconcile.yaml:1:1: unknown target 'prodution' (did you mean 'production'?)"],
+                     id="unknown target suggests the nearest"),
+        pytest.param("defaultTarget: a\ntargets:\n  a: {vars: {CompanyID: 1, Environment: production}}\n", (),
+                     ["unknown variable 'CompanyId' (from '${var:CompanyId}') (did you mean 'CompanyID'?)", "m.yaml:13:5"],
+                     id="unknown variable suggests the nearest"),
+        pytest.param(None, (), ["'${var:CompanyId}' needs a target", "pass --target NAME"],
+                     id="variables need a target"),
+    ],
+)
+def test_a_target_or_variable_plan_cannot_resolve_is_a_clear_error(
+    workdir: Path, project: str | None, args: tuple[str, ...], expected: list[str]
+) -> None:
+    if project is not None:
+        write_project(workdir, project)
     write_manifest(workdir)
-    result = Cli(env={})("plan", "-f", "m.yaml", "--target", "prodution")
+    result = Cli(env={})("plan", "-f", "m.yaml", *args)
     assert result.exit_code == 1
-    assert "reconcile.yaml:1:1: unknown target 'prodution' (did you mean 'production'?)" in result.stderr
+    for text in expected:
+        assert text in result.stderr
     assert "Traceback" not in result.output
 
 
-def test_missing_credential_variable_is_named_and_no_value_is_shown(emulator_server: EmulatorServer, workdir: Path) -> None:
+@pytest.mark.parametrize(
+    ("env", "target", "expected"),
+    [
+        # The app token is set (to a canary), the ticket is not.
+        pytest.param({"STAGING_APP_TOKEN": CANARY}, "staging",
+                     "reconcile.yaml:9:19: target 'staging': environment variable STAGING_TICKET (ticket) is not set",
+                     id="missing credential variable is named"),
+        pytest.param({"PROD_SO_TOKEN": ""}, "production", "environment variable PROD_SO_TOKEN (token) is empty",
+                     id="empty credential variable is named"),
+        pytest.param({"PROD_SO_TOKEN": CANARY}, "production", "PROD_SO_TOKEN",
+                     id="refused credentials name the target variable"),
+    ],
+)
+def test_credential_problems_name_the_target_variable_never_the_value(
+    emulator_server: EmulatorServer, workdir: Path, env: dict[str, str], target: str, expected: str
+) -> None:
     write_project(workdir, project_for(emulator_server))
     write_manifest(workdir)
-    # The app token is set (to a canary), the ticket is not.
-    result = Cli(env={"STAGING_APP_TOKEN": CANARY})("plan", "-f", "m.yaml", "--target", "staging")
+    result = Cli(env=env)("plan", "-f", "m.yaml", "--target", target)
     assert result.exit_code == 1
-    assert "reconcile.yaml:9:19: target 'staging': environment variable STAGING_TICKET (ticket) is not set" in result.stderr
+    assert expected in result.stderr
     assert CANARY not in result.output
-    empty = Cli(env={"PROD_SO_TOKEN": ""})("plan", "-f", "m.yaml", "--target", "production")
-    assert "environment variable PROD_SO_TOKEN (token) is empty" in empty.stderr
-
-
-def test_refused_credentials_name_the_target_variable_not_the_value(emulator_server: EmulatorServer, workdir: Path) -> None:
-    write_project(workdir, project_for(emulator_server))
-    write_manifest(workdir)
-    result = Cli(env={"PROD_SO_TOKEN": CANARY})("plan", "-f", "m.yaml", "--target", "production")
-    assert result.exit_code == 1
-    assert "PROD_SO_TOKEN" in result.stderr
-    assert CANARY not in result.output
-
-
-def test_unknown_variable_suggests_the_nearest(workdir: Path) -> None:
-    write_project(workdir, "defaultTarget: a\ntargets:\n  a: {vars: {CompanyID: 1, Environment: production}}\n")
-    write_manifest(workdir)
-    result = Cli(env={})("plan", "-f", "m.yaml")
-    assert result.exit_code == 1
-    assert "unknown variable 'CompanyId' (from '${var:CompanyId}') (did you mean 'CompanyID'?)" in result.stderr
-    assert "m.yaml:13:5" in result.stderr
-
-
-def test_variables_need_a_target(workdir: Path) -> None:
-    write_manifest(workdir)
-    result = Cli(env={})("plan", "-f", "m.yaml")
-    assert result.exit_code == 1
-    assert "'${var:CompanyId}' needs a target" in result.stderr
-    assert "pass --target NAME" in result.stderr
 
 
 def test_validate_checks_variables_against_the_chosen_or_every_target(workdir: Path) -> None:
