@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
+
+from click.testing import Result
 
 from conftest import Cli
 from reconciler.apply.executor import execute
@@ -16,6 +19,12 @@ from reconciler.planning import read_live
 
 def apply(cli: Cli, *extra: str):
     return cli("apply", "-f", "examples/", "--auto-approve", *extra)
+
+
+def apply_with_report(cli: Cli, workdir: Path) -> tuple[Result, dict[str, Any]]:
+    """apply with --report, and the JSON report it wrote."""
+    result = apply(cli, "--report", "report.json")
+    return result, json.loads((workdir / "report.json").read_text())
 
 
 def names_by_kind(cli: Cli) -> dict[str, list[tuple[str, bool, bool]]]:
@@ -30,12 +39,11 @@ def names_by_kind(cli: Cli) -> dict[str, list[tuple[str, bool, bool]]]:
 
 
 def test_apply_creates_everything_then_converges(cli: Cli, workdir: Path):
-    result = apply(cli, "--report", "report.json")
+    result, report = apply_with_report(cli, workdir)
     assert result.exit_code == 0, result.output
     assert "  ✓ + ErpConnection/Visma Production: created (id" in result.stdout
     assert "tested and activated" in result.stdout
     assert "Apply: 7 done, 0 failed, 0 skipped. The CRM matches the manifests." in result.stdout
-    report = json.loads((workdir / "report.json").read_text())
     assert report["summary"] == {"done": 7, "failed": 0, "skipped": 0} and report["converged"] is True
     live = names_by_kind(cli)
     assert live["erp"] == [("Tripletex Norway", False, True), ("Visma Production", False, True), ("Visma Sandbox", False, False)]
@@ -50,12 +58,11 @@ def test_failing_connection_test_stores_nothing_and_skips_dependents(cli: Cli, w
     """As the admin UI: an ERP connection is tested before it is saved, so a failing
     config is never stored."""
     (workdir / "examples" / "secrets" / "visma-production-api-key.txt").write_text("wrong-key\n")
-    result = apply(cli, "--report", "report.json")
+    result, report = apply_with_report(cli, workdir)
     assert result.exit_code == 1, result.output
     assert "✗ + ErpConnection/Visma Production: not saved: its connection test failed" in result.stdout
     assert "– + QuoteConnection/Visma Quotes: skipped: ErpConnection/Visma Production did not succeed" in result.stdout
     assert "Apply: 5 done, 1 failed, 1 skipped. Not converged" in result.stdout
-    report = json.loads((workdir / "report.json").read_text())
     assert report["converged"] is False and "ErpConnection/Visma Production (create)" in report["notConverged"]
     assert "Visma Production" not in [name for name, _, _ in names_by_kind(cli)["erp"]]
 
