@@ -27,3 +27,8 @@ spec:
   scope: {everyone: true}
   config:
 """
+
+
+def manifest_document(kind: str, name: str, spec: str) -> str:
+    """One manifest document: `kind` named `name`, with `spec` (lines indented by two) under `spec:`."""
+    return f"apiVersion: erp-reconciler/v1\nkind: {kind}\nmetadata:\n  name: {name}\nspec:\n{spec}\n"

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 
+from _manifest_texts import manifest_document
 from reconciler.crm.client import CrmClient
 
 DEMO_TOKEN = "demo-token"
@@ -51,8 +52,8 @@ class ManifestSet:
 
     def render(self) -> str:
         docs = [
-            _doc("SyncConnector", "Visma.net", "  url: https://connectors.example.com/visma"),
-            _doc("SyncConnector", "Tripletex", "  url: https://connectors.example.com/tripletex"),
+            manifest_document("SyncConnector", "Visma.net", "  url: https://connectors.example.com/visma"),
+            manifest_document("SyncConnector", "Tripletex", "  url: https://connectors.example.com/tripletex"),
         ]
         v = self.version
         for n in self.erp_numbers():
@@ -66,7 +67,7 @@ class ManifestSet:
                           f"    EmployeeToken: demo-employee-{n}")
                 connector = "Tripletex"
             scope = "    everyone: true" if n % 3 == 0 else "    users: [ADM, AHO]\n    groups: [Finance]"
-            docs.append(_doc("ErpConnection", f"ERP {n:03d}", (
+            docs.append(manifest_document("ErpConnection", f"ERP {n:03d}", (
                 f"  connector: {connector}\n  description: generated v{v}\n  active: {active}\n"
                 f"  scope:\n{scope}\n  config:\n{config}"
             )))
@@ -77,7 +78,7 @@ class ManifestSet:
                 connector, config = "Visma.Quote", f"    PriceListCurrency: NOK\n    DiscountLimitPercent: {5 + v}"
             else:
                 connector, config = "Tripletex.Quote", f"    Currency: NOK\n    ApiToken: demo-quote-{i}-v{v}"
-            docs.append(_doc("QuoteConnection", name, (
+            docs.append(manifest_document("QuoteConnection", name, (
                 f"  connector: {connector}\n  erpConnection: ERP {n:03d}\n  description: quotes v{v}\n"
                 f"  scope:\n    groups: [Sales Norway]\n  config:\n{config}"
             )))
@@ -92,10 +93,6 @@ class ManifestSet:
     @property
     def object_count(self) -> int:
         return 2 + self.erp + self.quotes
-
-
-def _doc(kind: str, name: str, spec: str) -> str:
-    return f"apiVersion: erp-reconciler/v1\nkind: {kind}\nmetadata:\n  name: {name}\nspec:\n{spec}\n"
 
 
 @dataclass(frozen=True)

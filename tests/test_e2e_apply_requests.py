@@ -7,29 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from _manifest_texts import SYNC_FLOW
+from _manifest_texts import SYNC_FLOW, manifest_document
 from conftest import Cli
 
-CONNECTOR = SYNC_FLOW + """---
-apiVersion: erp-reconciler/v1
-kind: ErpConnection
-metadata: {name: Visma Production}
-spec:
-  connector: Visma.net
-  description: %(description)s
-  scope: {everyone: true}
-  config: {CompanyId: 1, ApiKey: demo-key}
-"""
-QUOTE = """---
-apiVersion: erp-reconciler/v1
-kind: QuoteConnection
-metadata: {name: Quotes %(i)03d}
-spec:
-  connector: Visma.Quote
-  erpConnection: Visma Production
-  scope: {everyone: true}
-  config: {PriceListCurrency: NOK}
-"""
+CONNECTOR = SYNC_FLOW + "---\n" + manifest_document(
+    "ErpConnection", "Visma Production",
+    "  connector: Visma.net\n  description: %(description)s\n  scope: {everyone: true}\n"
+    "  config: {CompanyId: 1, ApiKey: demo-key}",
+)
+QUOTE = "---\n" + manifest_document(
+    "QuoteConnection", "Quotes %(i)03d",
+    "  connector: Visma.Quote\n  erpConnection: Visma Production\n  scope: {everyone: true}\n"
+    "  config: {PriceListCurrency: NOK}",
+)
 
 
 def _write(directory: Path, quotes: int, description: str) -> str:

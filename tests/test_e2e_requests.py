@@ -7,19 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from _manifest_texts import SYNC_FLOW
+from _manifest_texts import SYNC_FLOW, manifest_document
 from conftest import Cli
 
 CONNECTOR = SYNC_FLOW
-CONNECTION = """---
-apiVersion: erp-reconciler/v1
-kind: ErpConnection
-metadata: {name: Visma %(i)03d}
-spec:
-  connector: Visma.net
-  scope: {everyone: true}
-  config: {CompanyId: %(i)d, ApiKey: demo-key-%(i)d}
-"""
+CONNECTION = "---\n" + manifest_document(
+    "ErpConnection", "Visma %(i)03d",
+    "  connector: Visma.net\n  scope: {everyone: true}\n  config: {CompanyId: %(i)d, ApiKey: demo-key-%(i)d}",
+)
 
 
 def write_manifests(directory: Path, connections: int) -> str:
