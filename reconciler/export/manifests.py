@@ -24,21 +24,15 @@ from typing import Any
 from reconciler.export.sync_block import sync_block
 from reconciler.crm.live import FieldMeta, Live, LiveConnector, LiveErpConnection, LiveQuoteConnection, WireValue
 from reconciler.export.env_names import EnvNames
-from reconciler.manifest.models import API_VERSION, Kind
+from reconciler.manifest.models import API_VERSION, Kind, KindAndName
 from reconciler.secrets import Sensitive
 
 _EMPTY_SECRET = Sensitive("")
 
 
 @dataclass(frozen=True)
-class ExportedResource:
-    kind: Kind
-    name: str
+class ExportedResource(KindAndName):
     document: dict[str, Any]  # apiVersion, kind, metadata, spec: plain YAML data
-
-    @property
-    def ref(self) -> str:
-        return f"{self.kind}/{self.name}"
 
 
 @dataclass(frozen=True)

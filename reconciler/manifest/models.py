@@ -35,6 +35,23 @@ API_VERSION = "erp-reconciler/v1"
 KINDS = ("SyncConnector", "ErpConnection", "QuoteConnection")
 Kind = Literal["SyncConnector", "ErpConnection", "QuoteConnection"]
 
+
+def object_ref(kind: str, name: str) -> str:
+    """How messages, plans and reports name an object: `Kind/name`."""
+    return f"{kind}/{name}"
+
+
+@dataclass(frozen=True)
+class KindAndName:
+    """The start of anything about one object (a change, an outcome, an exported manifest)."""
+
+    kind: Kind
+    name: str
+
+    @property
+    def ref(self) -> str:
+        return object_ref(self.kind, self.name)
+
 # As written in YAML (which reads 2026-01-01 as a date). Strings may hold
 # ${env:…}/${file:…} secret references and ${var:…} target variables.
 ConfigScalar = Union[
@@ -169,7 +186,7 @@ class DesiredResource:
 
     @property
     def ref(self) -> str:
-        return f"{self.kind}/{self.name}"
+        return object_ref(self.kind, self.name)
 
     def locate(self, *path: str | int) -> Location:
         """The location of the node at `path`, or of its nearest located ancestor."""

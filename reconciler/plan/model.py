@@ -15,7 +15,7 @@ from typing import Literal, Union
 
 from reconciler.crm.live import ListItem, LiveConnector, LiveErpConnection, LiveQuoteConnection
 from reconciler.diagnostics import Location
-from reconciler.manifest.models import ConfigValue, Kind
+from reconciler.manifest.models import ConfigValue, KindAndName
 from reconciler.manifest.sync_models import SyncSpec
 from reconciler.plan.fingerprint import fingerprint
 from reconciler.secrets import Sensitive
@@ -178,9 +178,7 @@ NO_INPUTS = ApplyInputs()
 
 
 @dataclass(frozen=True)
-class Change:
-    kind: Kind
-    name: str
+class Change(KindAndName):
     action: Action
     live_id: int | None = None
     fields: tuple[FieldChange, ...] = ()
@@ -201,10 +199,6 @@ class Change:
             return None
         config = getattr(self.desired, "config", None) or {}
         return fingerprint(self.live, [key for key, value in config.items() if isinstance(value, Sensitive)])
-
-    @property
-    def ref(self) -> str:
-        return f"{self.kind}/{self.name}"
 
     @property
     def is_change(self) -> bool:

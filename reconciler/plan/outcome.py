@@ -7,25 +7,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from reconciler.manifest.models import Kind
+from reconciler.manifest.models import KindAndName
 from reconciler.plan.model import Action, TestResult
 
 Status = Literal["done", "failed", "skipped"]
 
 
 @dataclass(frozen=True)
-class Outcome:
-    kind: Kind
-    name: str
+class Outcome(KindAndName):
     action: Action
     status: Status
     message: str = ""  # what happened, or why it failed / was skipped; never a secret
     test: TestResult | None = None
     live_id: int | None = None
-
-    @property
-    def ref(self) -> str:
-        return f"{self.kind}/{self.name}"
 
 
 @dataclass(frozen=True)
