@@ -25,16 +25,7 @@ from urllib.parse import quote
 from reconciler.crm import wire
 from reconciler.crm.errors import CrmProtocolError, CrmServerError
 from reconciler.crm.http import NO_BODY, CrmHttp, HttpOptions, ProbeAnswer
-from reconciler.crm.live import (
-    FieldMeta,
-    Group,
-    ListItem,
-    LiveConnector,
-    LiveErpConnection,
-    LiveQuoteConnection,
-    User,
-    WireValue,
-)
+from reconciler.crm.live import FieldMeta, Group, ListItem, LiveConnector, LiveErpConnection, LiveQuoteConnection, User, WireValue
 from reconciler.crm.masking import ConfigMasking
 from reconciler.crm.wire import Json, TestOutcome
 
