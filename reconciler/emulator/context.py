@@ -17,7 +17,7 @@ from reconciler.emulator.login import LoginService
 from reconciler.emulator.seed import Seed
 from reconciler.emulator.store import Store
 from reconciler.emulator.tables import Table
-from reconciler.emulator.wire import Arg, BadRequest
+from reconciler.emulator.wire import Arg, BadRequest, json_response, no_content
 
 T = TypeVar("T")
 
@@ -179,3 +179,22 @@ async def save_connection_entity(
         return row
 
     return await emu.write(save)
+
+
+async def written_or_null(emu: "Emulator", write: Callable[[sqlite3.Connection], bool]) -> Response:
+    """204 No Content when `write` found what it changes; otherwise 200 with null, which is
+    how an agent call on an unknown id fails (docs/api/webapi/agents/index.md)."""
+    return no_content() if await emu.write(write) else json_response(None)
+
+
+async def replace_row(emu: "Emulator", table: "Table[R]", row_id: int, change: Callable[[R], R]) -> Response:
+    """Store `change(row)` in place of the row: 204 No Content, or 200 with null for an unknown id."""
+
+    def write(conn: sqlite3.Connection) -> bool:
+        row = table.get(conn, row_id)
+        if row is None:
+            return False
+        table.update(conn, change(row))
+        return True
+
+    return await written_or_null(emu, write)

@@ -16,7 +16,7 @@ from reconciler.emulator.connectors import (
     missing_mandatory,
     run_test,
 )
-from reconciler.emulator.context import Agent, Emulator, default, save_connection_entity
+from reconciler.emulator.context import Agent, Emulator, default, replace_row, save_connection_entity, written_or_null
 from reconciler.emulator.sync_cache import refresh_field_cache
 from reconciler.emulator.sync_store import unsynced_mandatory_fields
 from reconciler.emulator.store import (
@@ -38,7 +38,6 @@ from reconciler.emulator.wire import (
     Field,
     carrier,
     json_response,
-    no_content,
     read_entity,
 )
 
@@ -206,7 +205,7 @@ async def delete_connector(emu: Emulator, args: dict[str, Any]) -> Response:
         save_connector(conn, replace(row, deleted=True))
         return True
 
-    return no_content() if await emu.write(delete) else json_response(None)
+    return await written_or_null(emu, delete)
 
 
 @ERPSYNC.method(
@@ -302,16 +301,7 @@ async def save_connection(emu: Emulator, args: dict[str, Any]) -> Response:
     summary="Soft delete: Deleted=true and Active=false; the row stays (docs/database/tables/erpconnection.md)",
 )
 async def delete_connection(emu: Emulator, args: dict[str, Any]) -> Response:
-    connection_id = args["ErpConnectionId"]
-
-    def delete(conn: sqlite3.Connection) -> bool:
-        row = get_erp(conn, connection_id)
-        if row is None:
-            return False
-        update_erp(conn, replace(row, deleted=True, active=False))
-        return True
-
-    return no_content() if await emu.write(delete) else json_response(None)
+    return await replace_row(emu, ERP_CONNECTIONS, args["ErpConnectionId"], lambda row: replace(row, deleted=True, active=False))
 
 
 @ERPSYNC.method(

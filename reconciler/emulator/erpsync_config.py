@@ -14,7 +14,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from reconciler.emulator.context import Emulator
+from reconciler.emulator.context import Emulator, written_or_null
 from reconciler.emulator.erpsync import ERPSYNC
 from reconciler.emulator.seed import SyncConnectorProfile
 from reconciler.emulator.store import get_connector, get_erp, list_erp
@@ -38,7 +38,7 @@ from reconciler.emulator.sync_store import (
     save_priorities,
 )
 from reconciler.emulator.sync_store import ACTORS
-from reconciler.emulator.wire import Arg, BadRequest, Field, carrier, json_response, no_content, read_entity
+from reconciler.emulator.wire import Arg, BadRequest, Field, carrier, json_response, read_entity
 
 MAPPING_FIELDS = (
     Field("ErpConnectionId", "int"),
@@ -299,7 +299,7 @@ async def move_erp_field_item(emu: Emulator, args: dict[str, Any]) -> Response:
                 FIELDS.update(conn, replace(f, rank=rank))
         return True
 
-    return no_content() if await emu.write(move) else json_response(None)
+    return await written_or_null(emu, move)
 
 
 # --- sync priority ---------------------------------------------------------------

@@ -10,7 +10,7 @@ from typing import Any
 from starlette.responses import Response
 
 from reconciler.emulator.connectors import TestOutcome, field_metadata, plugin_response, run_test
-from reconciler.emulator.context import Agent, Emulator, default, save_connection_entity
+from reconciler.emulator.context import Agent, Emulator, Handler, default, replace_row, save_connection_entity
 from reconciler.emulator.store import (
     QUOTE_CONNECTIONS,
     QuoteRow,
@@ -19,7 +19,7 @@ from reconciler.emulator.store import (
     list_quotes,
     update_quote,
 )
-from reconciler.emulator.wire import Arg, BadRequest, Field, carrier, json_response, no_content, read_entity
+from reconciler.emulator.wire import Arg, BadRequest, Field, carrier, json_response, read_entity
 
 QUOTE = Agent("Quote")
 
@@ -144,36 +144,19 @@ async def save_connection(emu: Emulator, args: dict[str, Any]) -> Response:
     return json_response(quote_entity(emu, saved) if saved else None)
 
 
-async def _set_deleted(emu: Emulator, connection_id: int, deleted: bool) -> Response:
-    def change(conn: sqlite3.Connection) -> bool:
-        row = get_quote(conn, connection_id)
-        if row is None:
-            return False
-        update_quote(conn, replace(row, deleted=deleted))
-        return True
+def _set_deleted(deleted: bool) -> Handler:
+    """DeleteConnection and RestoreConnection: one call, the flag apart."""
 
-    # An unknown id is a failed agent call: 200 with null.
-    return no_content() if await emu.write(change) else json_response(None)
+    async def handler(emu: Emulator, args: dict[str, Any]) -> Response:
+        return await replace_row(emu, QUOTE_CONNECTIONS, args["QuoteConnectionId"], lambda row: replace(row, deleted=deleted))
+
+    return handler
 
 
-@QUOTE.method(
-    "DeleteConnection",
-    Arg("QuoteConnectionId", "int"),
-    returns="204 No Content",
-    summary="Marks the connection deleted (soft delete)",
-)
-async def delete_connection(emu: Emulator, args: dict[str, Any]) -> Response:
-    return await _set_deleted(emu, args["QuoteConnectionId"], True)
-
-
-@QUOTE.method(
-    "RestoreConnection",
-    Arg("QuoteConnectionId", "int"),
-    returns="204 No Content",
-    summary="Restores a connection marked as deleted",
-)
-async def restore_connection(emu: Emulator, args: dict[str, Any]) -> Response:
-    return await _set_deleted(emu, args["QuoteConnectionId"], False)
+QUOTE.method("DeleteConnection", Arg("QuoteConnectionId", "int"), returns="204 No Content",
+             summary="Marks the connection deleted (soft delete)")(_set_deleted(True))
+QUOTE.method("RestoreConnection", Arg("QuoteConnectionId", "int"), returns="204 No Content",
+             summary="Restores a connection marked as deleted")(_set_deleted(False))
 
 
 @QUOTE.method(
