@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -32,11 +34,17 @@ class SleepRecorder:
         self.sleeping -= 1
 
 
-def client_with(tmp_path: Path, faults: Faults, name: str = "state.sqlite") -> tuple[AsgiClient, SleepRecorder]:
+@contextmanager
+def client_with(tmp_path: Path, faults: Faults, name: str = "state.sqlite") -> Iterator[tuple[AsgiClient, SleepRecorder]]:
+    """A client on an emulator with these faults, and what the emulator slept; closed afterwards."""
     app = create_app(tmp_path / name, faults=faults)
     recorder = SleepRecorder()
     app.state.emulator.injector.sleep = recorder
-    return AsgiClient(app, headers=BEARER), recorder
+    client = AsgiClient(app, headers=BEARER)
+    try:
+        yield client, recorder
+    finally:
+        client.close()
 
 
 def statuses(client: AsgiClient, n: int) -> list[int]:
@@ -44,8 +52,7 @@ def statuses(client: AsgiClient, n: int) -> list[int]:
 
 
 def test_latency_and_jitter_delay_every_api_request(tmp_path: Path) -> None:
-    c, sleeps = client_with(tmp_path, Faults(latency_ms=50, jitter_ms=10, fault_seed=3))
-    try:
+    with client_with(tmp_path, Faults(latency_ms=50, jitter_ms=10, fault_seed=3)) as (c, sleeps):
         assert statuses(c, 5) == [200] * 5
         assert c.get("_emulator/requests").status_code == 200  # controls are not delayed
         assert len(sleeps.delays) == 5
@@ -54,53 +61,38 @@ def test_latency_and_jitter_delay_every_api_request(tmp_path: Path) -> None:
         stats = ok(c.get("_emulator/requests"))["faults"]
         assert stats["delayed_requests"] == 5
         assert stats["delay_ms_total"] == pytest.approx(sum(sleeps.delays) * 1000)
-    finally:
-        c.close()
-    again, sleeps_again = client_with(tmp_path, Faults(latency_ms=50, jitter_ms=10, fault_seed=3), "other.sqlite")
-    try:
+    with client_with(tmp_path, Faults(latency_ms=50, jitter_ms=10, fault_seed=3), "other.sqlite") as (again, sleeps_again):
         statuses(again, 5)
         assert sleeps_again.delays == sleeps.delays  # same seed, same delays
-    finally:
-        again.close()
 
 
 def test_error_rate_is_deterministic_under_a_seed(tmp_path: Path) -> None:
     runs = []
     for name in ("a.sqlite", "b.sqlite"):
-        c, _ = client_with(tmp_path, Faults(error_rate=0.3, fault_seed=42), name)
-        try:
+        with client_with(tmp_path, Faults(error_rate=0.3, fault_seed=42), name) as (c, _):
             runs.append(statuses(c, 60))
-        finally:
-            c.close()
     assert runs[0] == runs[1]
     errors = [s for s in runs[0] if s != 200]
     assert set(errors) == {500, 503}
     assert 5 <= len(errors) <= 35
-    other, _ = client_with(tmp_path, Faults(error_rate=0.3, fault_seed=43), "c.sqlite")
-    try:
+    with client_with(tmp_path, Faults(error_rate=0.3, fault_seed=43), "c.sqlite") as (other, _):
         assert statuses(other, 60) != runs[0]
-    finally:
-        other.close()
 
 
 def test_error_statuses_choose_which_server_errors_are_answered(tmp_path: Path) -> None:
-    c, _ = client_with(tmp_path, Faults(error_rate=1.0, error_statuses=(503,), fault_seed=1))
-    try:
+    with client_with(tmp_path, Faults(error_rate=1.0, error_statuses=(503,), fault_seed=1)) as (c, _):
         assert set(statuses(c, 20)) == {503}
         changed = c.put("_emulator/faults", json={"error_rate": 1.0, "error_statuses": [502, 504]})
         assert changed.status_code == 200, changed.text
         assert set(statuses(c, 20)) == {502, 504}
         refused = c.put("_emulator/faults", json={"error_rate": 1.0, "error_statuses": [404]})
         assert refused.status_code == 400 and "error_statuses" in refused.text
-    finally:
-        c.close()
     with pytest.raises(ValueError, match="error_statuses"):
         Faults(error_statuses=())
 
 
 def test_errors_have_json_bodies_and_503_says_when_to_retry(tmp_path: Path) -> None:
-    c, _ = client_with(tmp_path, Faults(error_rate=1.0, retry_after_s=2, fault_seed=1))
-    try:
+    with client_with(tmp_path, Faults(error_rate=1.0, retry_after_s=2, fault_seed=1)) as (c, _):
         seen = {}
         for _ in range(20):
             r = agent(c, GET_ALL)
@@ -110,42 +102,31 @@ def test_errors_have_json_bodies_and_503_says_when_to_retry(tmp_path: Path) -> N
                                     "ErrorSource": "SuperOffice.Services.Implementation"}
         assert seen[503].headers["Retry-After"] == "2"
         assert ok(c.get("_emulator/requests"))["faults"]["errors"] == 20
-    finally:
-        c.close()
 
 
 @pytest.mark.parametrize("retry_after", [0, 1, 5])
 def test_rate_limit_every_nth_request(tmp_path: Path, retry_after: int) -> None:
-    c, _ = client_with(tmp_path, Faults(rate_limit_every=3, retry_after_s=retry_after))
-    try:
+    with client_with(tmp_path, Faults(rate_limit_every=3, retry_after_s=retry_after)) as (c, _):
         responses = [agent(c, GET_ALL) for _ in range(9)]
         assert [r.status_code for r in responses] == [200, 200, 429] * 3
         assert all(r.headers["Retry-After"] == str(retry_after) for r in responses if r.status_code == 429)
         assert ok(c.get("_emulator/requests"))["faults"]["rate_limited"] == 3
-    finally:
-        c.close()
 
 
 def test_rate_limit_fraction_is_deterministic(tmp_path: Path) -> None:
     runs = []
     for name in ("a.sqlite", "b.sqlite"):
-        c, _ = client_with(tmp_path, Faults(rate_limit_rate=0.25, fault_seed=9), name)
-        try:
+        with client_with(tmp_path, Faults(rate_limit_rate=0.25, fault_seed=9), name) as (c, _):
             runs.append(statuses(c, 40))
-        finally:
-            c.close()
     assert runs[0] == runs[1] and set(runs[0]) == {200, 429}
 
 
 def test_rate_limited_requests_do_not_reach_the_handler(tmp_path: Path) -> None:
-    c, _ = client_with(tmp_path, Faults(rate_limit_every=1))
-    try:
+    with client_with(tmp_path, Faults(rate_limit_every=1)) as (c, _):
         body = {"ErpConnectorId": 0, "DisplayName": "x", "URL": "https://connectors.example.com/visma"}
         assert agent(c, "ErpSync/SaveErpSyncConnectorEntity", body).status_code == 429
         ok(c.put("_emulator/faults", json={}))
         assert ok(agent(c, GET_ALL)) == []  # nothing was created
-    finally:
-        c.close()
 
 
 def test_connector_test_latency_applies_to_connector_tests_only(tmp_path: Path) -> None:
@@ -186,8 +167,7 @@ def test_delays_overlap_across_concurrent_requests(tmp_path: Path) -> None:
 
 
 def test_request_counter(tmp_path: Path) -> None:
-    c, _ = client_with(tmp_path, Faults(rate_limit_every=4))
-    try:
+    with client_with(tmp_path, Faults(rate_limit_every=4)) as (c, _):
         for _ in range(3):
             agent(c, GET_ALL)
         c.post("api/v1/Agents/ErpSync/GetConnection", json={"ErpConnectionId": 1}, headers={"Authorization": "x"})
@@ -202,13 +182,10 @@ def test_request_counter(tmp_path: Path) -> None:
         }
         assert c.post("_emulator/requests/reset").status_code == 204
         assert ok(c.get("_emulator/requests"))["total"] == 0
-    finally:
-        c.close()
 
 
 def test_faults_can_be_read_and_changed_at_runtime(tmp_path: Path) -> None:
-    c, _ = client_with(tmp_path, Faults())
-    try:
+    with client_with(tmp_path, Faults()) as (c, _):
         assert ok(c.get("_emulator/faults"))["rate_limit_every"] == 0
         changed = ok(c.put("_emulator/faults", json={"rate_limit_every": 2, "retry_after_s": 0}))
         assert changed["rate_limit_every"] == 2 and changed["latency_ms"] == 0
@@ -221,8 +198,6 @@ def test_faults_can_be_read_and_changed_at_runtime(tmp_path: Path) -> None:
             assert response.status_code == 400, bad
             assert response.json()["MessageDetail"]
         assert ok(c.get("_emulator/faults"))["rate_limit_every"] == 3  # unchanged by bad PUTs
-    finally:
-        c.close()
 
 
 def test_faults_from_the_seed_and_options_override(tmp_path: Path) -> None:
@@ -240,8 +215,7 @@ def test_faults_from_the_seed_and_options_override(tmp_path: Path) -> None:
 
 
 def test_denied_agents_answer_like_an_online_tenant_without_the_grant(tmp_path: Path) -> None:
-    c, _ = client_with(tmp_path, Faults(denied_agents=("ErpSync",)))
-    try:
+    with client_with(tmp_path, Faults(denied_agents=("ErpSync",))) as (c, _):
         refused = agent(c, GET_ALL)
         assert refused.status_code == 403
         body = refused.json()
@@ -254,13 +228,10 @@ def test_denied_agents_answer_like_an_online_tenant_without_the_grant(tmp_path: 
         assert c.post("api/v1/Agents/Quote/GetAllInstalledQuoteConnections", headers={"Authorization": ""}).status_code == 401
         for bad in ({"denied_status": 500}, {"denied_agents": "ErpSync"}, {"denied_agents": [""]}):
             assert c.put("_emulator/faults", json=bad).status_code == 400, bad
-    finally:
-        c.close()
 
 
 def test_a_moved_tenant_answers_421_or_redirects_with_307(tmp_path: Path) -> None:
-    c, _ = client_with(tmp_path, Faults(moved_to="https://sod3.superoffice.com/Cust1/"))
-    try:
+    with client_with(tmp_path, Faults(moved_to="https://sod3.superoffice.com/Cust1/")) as (c, _):
         moved = agent(c, GET_ALL)
         assert moved.status_code == 421 and moved.json()["ErrorType"] == "MisdirectedRequest"
         assert c.get("api/v1/MDOList/associate", headers={"Authorization": ""}).status_code == 421  # before auth
@@ -272,16 +243,11 @@ def test_a_moved_tenant_answers_421_or_redirects_with_307(tmp_path: Path) -> Non
             assert c.put("_emulator/faults", json=bad).status_code == 400, bad
         ok(c.put("_emulator/faults", json={}))
         assert agent(c, GET_ALL).status_code == 200
-    finally:
-        c.close()
 
 
 def test_null_methods_answer_like_a_failed_agent_call(tmp_path: Path) -> None:
-    c, _ = client_with(tmp_path, Faults(null_methods=("erpsync/getallconnectors",)))
-    try:
+    with client_with(tmp_path, Faults(null_methods=("erpsync/getallconnectors",))) as (c, _):
         answer = agent(c, GET_ALL)
         assert answer.status_code == 200 and answer.json() is None
         assert ok(agent(c, "ErpSync/GetAllConnections", {})) == []  # other methods are untouched
         assert c.put("_emulator/faults", json={"null_methods": ["GetAllConnectors"]}).status_code == 400
-    finally:
-        c.close()
