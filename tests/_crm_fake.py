@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -21,6 +21,7 @@ from reconciler.crm.client import CrmClient
 BASE = "https://crm.example.com/Cust1/"
 
 Override = Callable[[httpx.Request], httpx.Response | None]
+T = TypeVar("T")
 
 
 def meta(key: str, field_type: str = "Text", *, rank: int = 0, access: str = "Normal",
@@ -248,6 +249,16 @@ _VOID = object()
 
 def run(coro: Any) -> Any:
     return asyncio.run(coro)
+
+
+def call(client: CrmClient, method: Callable[[CrmClient], Awaitable[T]]) -> T:
+    """Open the client, make one call with it, close it: `call(client, lambda c: c.get_users())`."""
+
+    async def go() -> T:
+        async with client:
+            return await method(client)
+
+    return asyncio.run(go())
 
 
 def small_tenant() -> FakeTenant:

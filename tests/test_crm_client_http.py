@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
-from _crm_fake import BASE, FakeTenant, erp_carrier, run, small_tenant
+from _crm_fake import BASE, FakeTenant, call, erp_carrier, run, small_tenant
 from reconciler.crm import (
     CrmAuthError,
     CrmClient,
@@ -164,12 +164,8 @@ def test_giving_up_names_the_endpoint_status_and_server_message():
     sleeps = Sleeps()
     client = tenant.client(sleep=sleeps, max_retries=3)
 
-    async def go():
-        async with client:
-            await client.get_all_connections()
-
     with pytest.raises(CrmUnavailableError) as info:
-        run(go())
+        call(client, lambda c: c.get_all_connections())
     text = str(info.value)
     assert "ErpSync/GetAllConnections" in text and "503" in text and "maintenance" in text
     assert client.request_count == 4 and len(sleeps) == 3
@@ -205,12 +201,8 @@ def test_a_write_is_not_retried_when_it_may_have_happened(failure):
     tenant.overrides["ErpSync/SaveConnection"] = scripted([failure])
     client = tenant.client()
 
-    async def go():
-        async with client:
-            await client.save_connection(_new_connection(CANARY))
-
     with pytest.raises(CrmWriteUncertainError) as info:
-        run(go())
+        call(client, lambda c: c.save_connection(_new_connection(CANARY)))
     assert client.request_count == 1
     text = str(info.value)
     assert "ErpSync/SaveConnection" in text and "may or may not" in text and CANARY not in text
@@ -224,11 +216,7 @@ def test_a_write_is_retried_when_the_server_cannot_have_acted(failure):
     tenant.overrides["ErpSync/SaveConnection"] = scripted([failure])
     client = tenant.client()
 
-    async def go():
-        async with client:
-            return await client.save_connection(_new_connection("right"))
-
-    saved = run(go())
+    saved = call(client, lambda c: c.save_connection(_new_connection("right")))
     assert tenant.calls.count("ErpSync/SaveConnection") == 2 and saved.id == 11
     assert len([c for c in tenant.erp_connections if c["DisplayName"] == "New"]) == 1
 
@@ -238,12 +226,8 @@ def test_toggle_is_not_repeated_after_a_gateway_timeout():
     tenant.overrides["ErpSync/ToggleErpConnectionActive"] = scripted([httpx.Response(504)])
     client = tenant.client()
 
-    async def go():
-        async with client:
-            await client.toggle_connection_active(10, expect_active=False)
-
     with pytest.raises(CrmWriteUncertainError, match="ToggleErpConnectionActive"):
-        run(go())
+        call(client, lambda c: c.toggle_connection_active(10, expect_active=False))
     assert client.request_count == 1
 
 
@@ -274,12 +258,8 @@ def test_403_is_about_rights():
     tenant = small_tenant()
     tenant.overrides["ErpSync/GetAllConnections"] = lambda r: httpx.Response(403, json={"Message": "Online restricted"})
 
-    async def go():
-        async with tenant.client() as c:
-            await c.get_all_connections()
-
     with pytest.raises(CrmAuthError, match="forbidden.*Online restricted"):
-        run(go())
+        call(tenant.client(), lambda c: c.get_all_connections())
 
 
 def test_400_surfaces_message_and_detail_but_not_the_body():
@@ -288,12 +268,8 @@ def test_400_surfaces_message_and_detail_but_not_the_body():
         400, json={"Message": "The request is invalid.", "MessageDetail": "ConfigFields is required"}
     )
 
-    async def go():
-        async with tenant.client() as c:
-            await c.test_erp_by_config(connector_id=1, config={"Password": Sensitive(CANARY)})
-
     with pytest.raises(CrmRequestError) as info:
-        run(go())
+        call(tenant.client(), lambda c: c.test_erp_by_config(connector_id=1, config={"Password": Sensitive(CANARY)}))
     text = str(info.value)
     assert "ErpSync/TestConnectionByConfig" in text
     assert "The request is invalid. — ConfigFields is required" in text
@@ -307,12 +283,8 @@ def test_500_is_a_server_error_without_retry():
     tenant.overrides["GET archive/AllUsers"] = lambda r: httpx.Response(500, text="<html>boom</html>")
     client = tenant.client()
 
-    async def go():
-        async with client:
-            await client.get_users()
-
     with pytest.raises(CrmServerError, match="GET archive/AllUsers failed on the server \\(HTTP 500\\)"):
-        run(go())
+        call(client, lambda c: c.get_users())
     assert client.request_count == 1
 
 
@@ -326,24 +298,16 @@ def test_non_json_and_wrong_shapes_are_protocol_errors_naming_the_endpoint():
         run(_groups(tenant.client()))
     tenant.overrides["ErpSync/GetAllConnections"] = lambda r: httpx.Response(200, json=[{"DisplayName": "x"}])
 
-    async def go():
-        async with tenant.client() as c:
-            await c.get_all_connections()
-
     with pytest.raises(CrmProtocolError, match="GetAllConnections.*'ErpConnectionId' is missing"):
-        run(go())
+        call(tenant.client(), lambda c: c.get_all_connections())
 
 
 def test_test_results_must_be_booleans():
     tenant = small_tenant()
     tenant.overrides["ErpSync/TestConnectionById"] = lambda r: httpx.Response(200, json="yes")
 
-    async def go():
-        async with tenant.client() as c:
-            await c.test_erp_by_id(10)
-
     with pytest.raises(CrmProtocolError, match="TestConnectionById did not return true or false"):
-        run(go())
+        call(tenant.client(), lambda c: c.test_erp_by_id(10))
 
 
 # --- concurrency ---------------------------------------------------------------------------
@@ -356,11 +320,7 @@ def test_parallelism_bounds_requests_in_flight():
     tenant.erp_config = {i: {"CompanyId": str(i)} for i in range(1, 21)}
     client = tenant.client(parallelism=3)
 
-    async def go():
-        async with client:
-            return await client.get_all_connections()
-
-    conns = run(go())
+    conns = call(client, lambda c: c.get_all_connections())
     assert len(conns) == 20 and [c.config["CompanyId"] for c in conns] == [str(i) for i in range(1, 21)]
     assert tenant.max_in_flight == 3  # 20 config fetches queued, never more than 3 at once
     assert client.request_count == 22  # list + metadata + 20 config reads
