@@ -194,19 +194,19 @@ def _write_seed(conn: sqlite3.Connection, seed: Seed) -> None:
     user_ids = {u.login: u.id for u in seed.users}
     group_ids = {g.name: g.id for g in seed.groups}
 
-    def scope_ids(scope: ScopeSpec) -> tuple[bool, list[int], list[int]]:
-        return (
-            scope.everyone,
-            [group_ids[name] for name in scope.groups],  # type: ignore[misc]
-            [user_ids[login] for login in scope.users],  # type: ignore[misc]
-        )
+    def access(scope: ScopeSpec) -> dict[str, Any]:
+        """A seed scope as a connection row's access columns."""
+        return {
+            "all_access": scope.everyone,
+            "group_ids": tuple(group_ids[name] for name in scope.groups),  # type: ignore[misc]
+            "associate_ids": tuple(user_ids[login] for login in scope.users),  # type: ignore[misc]
+        }
 
     connector_ids: dict[str, int] = {}
     for c in seed.connectors:
         connector_ids[c.name] = CONNECTORS.insert(conn, ConnectorRow(id=c.id or 0, name=c.name, url=c.url, deleted=c.deleted))
     erp_ids: dict[str, int] = {}
     for e in seed.erp_connections:
-        everyone, groups, users = scope_ids(e.scope)
         row = ErpRow(
             id=e.id or 0,
             connector_id=connector_ids[e.connector],
@@ -215,10 +215,8 @@ def _write_seed(conn: sqlite3.Connection, seed: Seed) -> None:
             active=e.active and not e.deleted,
             guid=e.guid or new_guid(),
             most_recent_timestamp=e.most_recent_timestamp,
-            all_access=everyone,
             deleted=e.deleted,
-            group_ids=tuple(groups),
-            associate_ids=tuple(users),
+            **access(e.scope),
             config=dict(e.config),
         )
         erp_ids[e.name] = insert_erp(conn, row)
@@ -226,7 +224,6 @@ def _write_seed(conn: sqlite3.Connection, seed: Seed) -> None:
         if profile is not None:
             refresh_field_cache(conn, seed, profile, erp_ids[e.name])
     for q in seed.quote_connections:
-        everyone, groups, users = scope_ids(q.scope)
         profile = seed.quote_connector(q.connector)
         insert_quote(
             conn,
@@ -239,10 +236,8 @@ def _write_seed(conn: sqlite3.Connection, seed: Seed) -> None:
                 connector_name=q.connector,
                 erp_connection_id=erp_ids[q.erp_connection] if q.erp_connection else 0,
                 extra_data=q.extra_data,
-                all_access=everyone,
                 deleted=q.deleted,
-                group_ids=tuple(groups),
-                associate_ids=tuple(users),
+                **access(q.scope),
                 config=dict(q.config),
             ),
         )
