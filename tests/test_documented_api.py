@@ -2,21 +2,28 @@
 
 Each test runs against the served emulator, which is as strict as the vendor
 documents (see docs/crm-client.md for the readings and their sources), and
-fails with a client that reads the emulator's old, looser answers.
+fails with a client that reads the emulator's old, looser answers. A few put an
+`Interceptor` in front of it, for answers a real server may give where the strict
+emulator never does (a 500 from one archive, an error body with a success status).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
-from conftest import Cli, EmulatorServer
+from conftest import DEMO_TOKEN, Cli, EmulatorServer, serve_in_thread, stop_server
 from reconciler.crm import CrmClient
 from reconciler.crm.errors import CrmServerError
 from reconciler.crm.live import LiveErpConnection
+from reconciler.emulator.app import create_app
 
 TOKEN = {"Authorization": "Bearer demo-token"}
 # A connector that answers (apply saves no URL nobody answers at, and tests an ERP
@@ -59,6 +66,41 @@ def plan_text(cli: Cli, manifests: str) -> str:
     return result.stdout
 
 
+@dataclass
+class Interceptor:
+    """Answers chosen paths itself, in front of the served emulator, as a real server
+    may answer where the strict emulator never does: {path: (status, JSON body)}."""
+
+    answers: dict[str, tuple[int, Any]] = field(default_factory=dict)
+
+    def wrap(self, app: Any) -> Any:
+        async def intercepting(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            answer = self.answers.get(scope["path"]) if scope["type"] == "http" else None
+            if answer is None:
+                await app(scope, receive, send)
+                return
+            while (await receive()).get("more_body"):
+                pass
+            status, body = answer
+            await send({"type": "http.response.start", "status": status,
+                        "headers": [(b"content-type", b"application/json")]})
+            await send({"type": "http.response.body", "body": json.dumps(body).encode()})
+
+        return intercepting
+
+
+@pytest.fixture
+def intercepted(workdir: Path, tmp_path: Path) -> Iterator[tuple[Cli, Interceptor]]:
+    interceptor = Interceptor()
+    server, thread, port = serve_in_thread(interceptor.wrap(create_app(tmp_path / "served.sqlite")))
+    running = EmulatorServer(url=f"http://127.0.0.1:{port}/", state_path=tmp_path / "served.sqlite", server=server)
+    running._thread = thread  # type: ignore[attr-defined]
+    try:
+        yield Cli(env={"SUPEROFFICE_URL": running.url, "SUPEROFFICE_TOKEN": DEMO_TOKEN}, server=running), interceptor
+    finally:
+        stop_server(running)
+
+
 # --- item 1: users are resolved by login, retired ones included ---------------------------
 
 
@@ -97,6 +139,23 @@ def test_null_answers_to_writes_are_failures(emulator_server: EmulatorServer) ->
             return reasons
 
     assert asyncio.run(go()) == ["the CRM answered null: the call failed without saying why"]
+
+
+@pytest.mark.parametrize("method, body, shown", [
+    ("Quote/SaveConnectionConfigFields", {"Message": "An error has occurred."}, "An error has occurred."),
+    ("ErpSync/ToggleErpConnectionActive",
+     {"Error": True, "ErrorType": "SoException", "ErrorMessage": "Connector offline",
+      "ErrorSource": "SuperOffice.Services.Implementation"}, "Connector offline (SoException)"),
+], ids=["quote-config-Message-body", "toggle-Error-body"])
+def test_a_success_status_with_an_error_body_is_a_failed_change(
+    intercepted: tuple[Cli, Interceptor], method: str, body: dict[str, Any], shown: str
+) -> None:
+    cli, interceptor = intercepted
+    interceptor.answers[f"/api/v1/Agents/{method}"] = (200, body)
+    result = cli("apply", "-f", "examples/", "--auto-approve")
+    assert result.exit_code == 1, result.output
+    failed = [line for line in result.stdout.splitlines() if line.lstrip().startswith("✗")]
+    assert len(failed) == 2 and all(f"{method} failed" in line and line.endswith(shown) for line in failed), failed
 
 
 # --- item 3: the documented error body ------------------------------------------------------
@@ -165,6 +224,37 @@ def test_a_failing_read_never_turns_a_restore_into_a_create(http_cli: Cli, workd
             assert result.exit_code == 1 and "HTTP 500" in result.output, result.output
         outcomes.add(result.exit_code)
     assert outcomes == {0, 1}  # both paths were taken
+
+
+async def delete_connector(crm: CrmClient) -> None:
+    (connector,) = [c for c in await crm.get_connectors_with_urls() if c.name == "Restorable"]
+    await crm.delete_connector(connector.id)
+
+
+async def delete_quote_connection(crm: CrmClient) -> None:
+    (quote,) = [q for q in await crm.get_all_quote_connections() if q.name == "Excel Quotes"]
+    await crm.delete_quote_connection(quote.id)
+
+
+@pytest.mark.parametrize("archive, text, delete_behind_the_back", [
+    ("ErpConnector", CONNECTOR, delete_connector),
+    ("QuoteConnection", CONNECTOR + QUOTE_CONNECTION, delete_quote_connection),
+], ids=["ErpConnector", "QuoteConnection"])
+def test_a_failed_archive_read_fails_the_plan_instead_of_planning_a_create(
+    intercepted: tuple[Cli, Interceptor], workdir: Path, archive: str, text: str, delete_behind_the_back: Any
+) -> None:
+    cli, interceptor = intercepted
+    manifests = write(workdir, "restorable", text)
+    cli.env["DOCUMENTED_API_KEY"] = "demo-documented"
+    assert cli("apply", "-f", manifests, "--auto-approve").exit_code == 0
+    cli.run_crm(delete_behind_the_back)
+    interceptor.answers[f"/api/v1/archive/{archive}"] = (500, {
+        "Error": True, "ErrorType": "Exception", "ErrorMessage": "Archive provider failed",
+        "ErrorSource": "SuperOffice.Services.Implementation"})
+    result = cli("plan", "-f", manifests, "--test", "none")
+    assert result.exit_code == 1, result.output  # loud, not a plan that creates a duplicate
+    assert f"GET archive/{archive} failed on the server (HTTP 500): Archive provider failed (Exception)" in result.output
+    assert "to create" not in result.output
 
 
 # --- item 6: GetAllConnections carries no config ----------------------------------------------
