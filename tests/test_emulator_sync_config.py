@@ -84,6 +84,29 @@ def test_save_mapping_is_the_whole_state_and_refuses_what_the_docs_rule_out(clie
     assert "is NAME, not VATNO" in detail(save_mapping(client, found, NAME={"ErpFieldKey": "VATNO"}))
 
 
+def test_a_crm_field_another_connection_maps_is_already_mapped_and_cannot_be_fed_one_way(client: AsgiClient) -> None:
+    first = new_connection(client)
+    found = mapping(client, first)
+    # The same connection's Supplier (also a Contact) does not count: only another connection does.
+    assert by_key(found)["VATNO"]["AlreadyMapped"] is False
+    assert by_key(ok(save_mapping(client, found, VATNO={"CrmFieldKey": "contact/orgnr", "SyncToCrm": True})))[
+        "VATNO"]["AlreadyMapped"] is False
+    other = new_connection(client, "Visma Sandbox")  # auto-maps VATNO to contact/orgnr, with no direction
+    found = mapping(client, first)
+    assert by_key(found)["VATNO"]["AlreadyMapped"] is True and by_key(found)["CREDITLIMIT"]["AlreadyMapped"] is False
+    assert by_key(mapping(client, other))["VATNO"]["AlreadyMapped"] is True
+    refused = detail(save_mapping(client, found, VATNO={"SyncToCrm": True, "SyncToErp": False}))
+    assert "Customer.VATNO: contact/orgnr of Contact is already mapped by another connection" in refused
+    assert by_key(mapping(client, first))["VATNO"]["SyncToCrm"] is True  # a refused save changes nothing
+    ok(save_mapping(client, found, VATNO={"SyncToCrm": True, "SyncToErp": True}))  # both ways is allowed
+    ok(save_mapping(client, found, VATNO={"SyncToCrm": False, "SyncToErp": True}))
+    # A deleted connection maps nothing.
+    assert agent(client, "ErpSync/DeleteConnection", {"ErpConnectionId": other}).status_code == 204
+    found = mapping(client, first)
+    assert by_key(found)["VATNO"]["AlreadyMapped"] is False
+    ok(save_mapping(client, found, VATNO={"SyncToCrm": True, "SyncToErp": False}))
+
+
 def test_activation_is_refused_while_a_mandatory_field_of_an_enabled_actor_has_no_direction(client: AsgiClient) -> None:
     cid = new_connection(client)
     found = mapping(client, cid)

@@ -33,6 +33,7 @@ from reconciler.emulator.sync_store import (
     ListItemMappingRow,
     actor_of,
     actors_of,
+    crm_fields_mapped_elsewhere,
     fields_of,
     list_items_of,
     save_priorities,
@@ -82,7 +83,10 @@ def _profile(emu: Emulator, conn: sqlite3.Connection, connection_id: int) -> Syn
 async def get_actor_type_mapping(emu: Emulator, args: dict[str, Any]) -> Response:
     def read(conn: sqlite3.Connection) -> dict[str, Any] | None:
         actor = actor_of(conn, args["ErpConnectionId"], args["ActorType"])
-        return actor_type_mapping(emu.seed, actor, fields_of(conn, actor.id)) if actor else None
+        if actor is None:
+            return None
+        elsewhere = crm_fields_mapped_elsewhere(conn, actor.connection_id, actor.crm)
+        return actor_type_mapping(emu.seed, actor, fields_of(conn, actor.id), elsewhere)
 
     return json_response(await emu.read(read))
 
@@ -111,18 +115,19 @@ async def save_actor_type_mapping(emu: Emulator, args: dict[str, Any]) -> Respon
                 f"not {crm} (the pairing comes from the connector)"
             )
         stored = {f.id: f for f in fields_of(conn, actor.id)}
+        elsewhere = crm_fields_mapped_elsewhere(conn, actor.connection_id, actor.crm)
         new_rows = {fid: _unmapped(row) for fid, row in stored.items()}
         for entry in entries:
             row = stored.get(entry["ErpFieldId"] or 0)
             if row is None:
                 raise BadRequest(f"Mapping.FieldMappings: ErpFieldId {entry['ErpFieldId']} is not a field of {actor.erp}")
-            new_rows[row.id] = check_field_mapping(emu.seed, actor, row, entry)
+            new_rows[row.id] = check_field_mapping(emu.seed, actor, row, entry, elsewhere)
         for fid, row in new_rows.items():
             if row != stored[fid]:
                 FIELDS.update(conn, row)
         saved = replace(actor, is_active=bool(mapping["IsActive"]))
         ACTORS.update(conn, saved)
-        return actor_type_mapping(emu.seed, saved, fields_of(conn, actor.id))
+        return actor_type_mapping(emu.seed, saved, fields_of(conn, actor.id), elsewhere)
 
     return json_response(await emu.write(save))
 

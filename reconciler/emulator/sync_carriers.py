@@ -27,7 +27,7 @@ def list_reference(seed: Seed, actor: ActorRow, field: FieldRow) -> str:
     return f"table={crm.list_name}" if crm and crm.list_name else ""
 
 
-def field_mapping(seed: Seed, actor: ActorRow, field: FieldRow) -> dict[str, Any]:
+def field_mapping(seed: Seed, actor: ActorRow, field: FieldRow, mapped_elsewhere: set[str]) -> dict[str, Any]:
     crm = crm_field_of(seed, actor, field)
     return carrier({
         "ErpFieldId": field.id,
@@ -42,7 +42,7 @@ def field_mapping(seed: Seed, actor: ActorRow, field: FieldRow) -> dict[str, Any
         "SyncToErp": field.sync_to_erp,
         "ShowInGui": field.show_in_gui,
         "ShowInSearch": field.show_in_search,
-        "AlreadyMapped": False,
+        "AlreadyMapped": bool(field.crm_field_key) and field.crm_field_key in mapped_elsewhere,
         "MissingInERP": field.missing_in_erp,
         "MissingInCRM": missing_in_crm(seed, actor, field),
         "Access": field.access,
@@ -50,14 +50,17 @@ def field_mapping(seed: Seed, actor: ActorRow, field: FieldRow) -> dict[str, Any
     })
 
 
-def actor_type_mapping(seed: Seed, actor: ActorRow, fields: list[FieldRow]) -> dict[str, Any]:
+def actor_type_mapping(
+    seed: Seed, actor: ActorRow, fields: list[FieldRow], mapped_elsewhere: set[str]
+) -> dict[str, Any]:
+    """`mapped_elsewhere`: the CRM fields of the actor's CRM type that other connections map."""
     # Field order is not documented; it is id order here, not rank order, so a client
     # cannot take the ERP-tab order from it (reference reading: docs/en/database/tables/erpfield.md
     # keeps Rank off ErpSyncFieldMapping).
     return carrier({
         "ErpConnectionId": actor.connection_id,
         "IsActive": actor.is_active,
-        "FieldMappings": [field_mapping(seed, actor, f) for f in fields],
+        "FieldMappings": [field_mapping(seed, actor, f, mapped_elsewhere) for f in fields],
         "ActorTypeErp": actor.erp,
         "ActorTypeCrm": actor.crm or "Unknown",
     })

@@ -11,7 +11,10 @@ from reconciler.emulator.sync_store import ActorRow, FieldRow
 from reconciler.emulator.wire import BadRequest, Field, read_entity
 
 
-def check_field_mapping(seed: Seed, actor: ActorRow, row: FieldRow, entry: dict[str, Any]) -> FieldRow:
+def check_field_mapping(
+    seed: Seed, actor: ActorRow, row: FieldRow, entry: dict[str, Any], mapped_elsewhere: set[str]
+) -> FieldRow:
+    """`mapped_elsewhere`: the CRM fields of the actor's CRM type that other connections map."""
     where = f"Mapping.FieldMappings: {actor.erp}.{row.key}"
     if entry["ErpFieldKey"] is not None and entry["ErpFieldKey"] != row.key:
         raise BadRequest(f"{where}: ErpFieldId {row.id} is {row.key}, not {entry['ErpFieldKey']}")
@@ -27,6 +30,16 @@ def check_field_mapping(seed: Seed, actor: ActorRow, row: FieldRow, entry: dict[
     # (docs/api/netserver/erp-connectors/search/show-fields.md).
     if (to_crm or to_erp) and show_in_gui:
         raise BadRequest(f"{where}: a synchronised field cannot also be shown on the ERP tab")
+    # "Is this ERPField already mapped in some other connection? If so, then it cannot be
+    # one-way mapped TO SuperOffice here"
+    # (docs/automation/crmscript/api-reference/classes/NSErpSyncFieldMapping/GetAlreadyMapped.md). A field
+    # mapped with no direction counts: the engine's auto-mapping calls that mapped
+    # (docs/api/netserver/erp-connectors/automatic-field-mapping.md).
+    if to_crm and not to_erp and crm_key in mapped_elsewhere:
+        raise BadRequest(
+            f"{where}: {crm_key} of {actor.crm} is already mapped by another connection; "
+            "it cannot be mapped one way to SuperOffice here (sync both ways, or unmap it on the other connection)"
+        )
     known = seed.crm_fields.get(actor.crm)  # type: ignore[call-overload]
     if crm_key and known is not None and crm_key != row.crm_field_key and all(f.key != crm_key for f in known):
         raise BadRequest(f"{where}: {actor.crm or 'Unknown'} has no field {crm_key!r}")

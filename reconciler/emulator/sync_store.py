@@ -149,3 +149,18 @@ def unsynced_mandatory_fields(conn: sqlite3.Connection, connection_id: int) -> l
         for f in fields_of(conn, actor.id)
         if f.access == "Mandatory" and not f.missing_in_erp and not (f.crm_field_key and (f.sync_to_crm or f.sync_to_erp))
     ]
+
+
+def crm_fields_mapped_elsewhere(conn: sqlite3.Connection, connection_id: int, crm: str | None) -> set[str]:
+    """The CRM fields of the CRM actor type `crm` that another connection (not deleted)
+    maps, with or without a direction: what makes a field `AlreadyMapped` here."""
+    if not crm:
+        return set()
+    rows = conn.execute(
+        f"SELECT DISTINCT f.crm_field_key FROM {FIELDS.name} f"
+        f" JOIN {ACTORS.name} a ON a.id = f.actor_id"
+        " JOIN erp_connection c ON c.id = a.connection_id"
+        " WHERE a.connection_id != ? AND a.crm = ? AND c.deleted = 0 AND f.crm_field_key != ''",
+        (connection_id, crm),
+    )
+    return {key for (key,) in rows}
