@@ -29,7 +29,8 @@ def test_apply_sets_the_sync_configuration_the_manifest_gives(cli: Cli) -> None:
 
     customer, payterms = cli.run_crm(read)
     assert customer.enabled
-    assert (customer.field("VATNO").crm_field, customer.field("VATNO").direction) == ("contact/orgnr", "toCrm")
+    assert (customer.field("VATNO").crm_field, customer.field("VATNO").direction) == ("contact/orgnr", "both")
+    assert (customer.field("NUMBER").crm_field, customer.field("NUMBER").direction) == ("contact/number1", "toCrm")
     assert customer.field("CREDITLIMIT").erp_tab and customer.field("NAME").search
     # Auto-mapped by the CRM on save, but not in the manifest's complete list: unmapped.
     assert customer.field("PHONE").crm_field == ""
@@ -42,17 +43,17 @@ def test_a_change_in_the_crm_shows_field_by_field_and_apply_puts_it_back(cli: Cl
 
     async def drift(crm):
         customer = await get_actor_mapping(crm, cid, "Customer")
-        fields = tuple(f if f.key != "VATNO" else type(f)(**{**f.__dict__, "direction": "both"}) for f in customer.fields)
+        fields = tuple(f if f.key != "VATNO" else type(f)(**{**f.__dict__, "direction": "toErp"}) for f in customer.fields)
         await save_actor_mapping(crm, type(customer)(**{**customer.__dict__, "fields": fields}))
 
     cli.run_crm(drift)
     planned = cli("plan", "-f", "examples/")
-    assert 'sync.Customer.VATNO.direction: "both" → "toCrm"' in planned.stdout, planned.stdout
+    assert 'sync.Customer.VATNO.direction: "toErp" → "both"' in planned.stdout, planned.stdout
     document = plan_json(cli)
     [change] = [c for c in document["changes"] if c["name"] == "Visma Production"]
     assert change["action"] == "update"
     assert [(f["path"], f["before"], f["after"]) for f in change["fields"]] == [
-        ("sync.Customer.VATNO.direction", "both", "toCrm")]
+        ("sync.Customer.VATNO.direction", "toErp", "both")]
     applying = cli("apply", "-f", "examples/", "--auto-approve")
     assert applying.exit_code == 0, applying.output
     # Only sync changed: applied on the active connection, which is not deactivated.
@@ -65,8 +66,8 @@ def test_plan_time_checks_name_the_line_and_suggest(cli: Cli, workdir: Path) -> 
     applied(cli)
     manifest = workdir / "examples" / "connections.yaml"
     text = manifest.read_text()
-    text = text.replace("VATNO:       {crmField: contact/orgnr, direction: toCrm}",
-                        "VATNOO:      {crmField: contact/orgnr, direction: toCrm}")
+    text = text.replace("VATNO:       {crmField: contact/orgnr, direction: both}",
+                        "VATNOO:      {crmField: contact/orgnr, direction: both}")
     text = text.replace("CREDITLIMIT: {erpTab: true}", "CREDITLIMIT: {crmField: contact/name, direction: both}")
     text = text.replace("FIRSTNAME: {crmField: person/firstname, direction: both}", "FIRSTNAME: {crmField: person/firstname}")
     manifest.write_text(text)
@@ -148,3 +149,92 @@ def test_validate_reports_the_sync_rules_that_need_no_crm_as_plan_does(embedded_
     planned = embedded_cli("plan", "-f", "examples/")
     assert planned.exit_code == 1, planned.output
     assert [e.removeprefix("error: ") for e in planned.stderr.splitlines() if where in e] == errors[:-1]
+
+
+def test_two_connections_feeding_one_crm_field_one_way_is_an_error_naming_the_other(
+    embedded_cli: Cli, workdir: Path
+) -> None:
+    """The CRM refuses toCrm on a field another connection maps (AlreadyMapped): validate
+    and plan say so at the line, name the other connection and say how to fix it."""
+    manifest = workdir / "examples" / "connections.yaml"
+    text = manifest.read_text()
+    old = "VATNO:  {crmField: contact/orgnr, direction: both}\n          PHONE"
+    assert text.count(old) == 1
+    text = text.replace(old, "VATNO:  {crmField: contact/orgnr, direction: toCrm}\n          PHONE")
+    manifest.write_text(text)
+    lines = text.splitlines()
+    tripletex = next(i for i, line in enumerate(lines, 1) if "direction: toCrm}" in line and "VATNO" in line)
+    production = next(i for i, line in enumerate(lines, 1) if line.strip().startswith("VATNO:       {crmField"))
+    expected = (f"examples/connections.yaml:{tripletex}:",
+                "ErpConnection/Tripletex Norway: VATNO: contact/orgnr of Contact is also mapped by "
+                f"ErpConnection/Visma Production (Customer.VATNO, at examples/connections.yaml:{production}:",
+                "use direction: both on VATNO, or map contact/orgnr on one of the two connections only")
+    validated = embedded_cli("validate", "-f", "examples/")
+    assert validated.exit_code == 1, validated.output
+    [error] = [e for e in validated.stderr.splitlines() if "contact/orgnr" in e]
+    assert all(part in error for part in expected), (error, expected)
+    planned = embedded_cli("plan", "-f", "examples/")
+    assert planned.exit_code == 1, planned.output
+    [error] = [e for e in planned.stderr.splitlines() if "contact/orgnr" in e]
+    assert all(part in error for part in expected), (error, expected)
+    assert "Traceback" not in planned.output
+
+
+def test_a_field_the_crm_reports_already_mapped_outside_the_manifests_is_an_error_at_plan(
+    cli: Cli, workdir: Path
+) -> None:
+    """Visma Sandbox's sync is not managed here; the CRM auto-mapped its Project NAME to
+    project/name. Once no other connection in the manifests manages Project, the plan
+    trusts the CRM's AlreadyMapped flag (read with the mapping, no extra request)."""
+    applied(cli)
+    manifest = workdir / "examples" / "connections.yaml"
+    text = manifest.read_text()
+    for old, new in (
+        ("      Project:\n        fields:\n          NAME:   {crmField: project/name, direction: both}\n", ""),
+        ("          NAME: {crmField: project/name, direction: both}", "          NAME: {crmField: project/name, direction: toCrm}"),
+    ):
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    manifest.write_text(text)
+    line = next(i for i, text_line in enumerate(text.splitlines(), 1) if "project/name, direction: toCrm" in text_line)
+    planned = cli("plan", "-f", "examples/")
+    assert planned.exit_code == 1, planned.output
+    assert (f"examples/connections.yaml:{line}:" in planned.stderr
+            and "ErpConnection/Visma Production: NAME: the CRM reports project/name of Project as already mapped "
+                "by another connection whose sync these manifests do not manage" in planned.stderr), planned.stderr
+    assert "use direction: both on NAME, or unmap project/name on the other connection" in planned.stderr
+
+
+def test_a_mapping_the_crm_refuses_as_already_mapped_shows_the_crms_reason(cli: Cli, workdir: Path) -> None:
+    """A new connection has no mapping to read at plan time, so the rule is the CRM's to
+    enforce: another connection (Visma Sandbox, whose sync is not managed here) maps
+    contact/postaladdress/city, and apply shows the CRM's refusal on the change."""
+    applied(cli)
+    manifest = workdir / "examples" / "connections.yaml"
+    manifest.write_text(manifest.read_text() + """---
+apiVersion: erp-reconciler/v1
+kind: ErpConnection
+metadata:
+  name: Visma Extra
+spec:
+  connector: Visma.net
+  active: false
+  scope:
+    everyone: true
+  config:
+    CompanyId: 777
+    ApiKey: ${file:secrets/visma-sandbox-api-key.txt}
+  sync:
+    actors:
+      Customer:
+        enabled: false
+        fields:
+          POSTALCITY: {crmField: contact/postaladdress/city, direction: toCrm}
+""")
+    result = cli("apply", "-f", "examples/", "--auto-approve")
+    assert result.exit_code == 1, result.output
+    [failed] = [line for line in result.stdout.splitlines() if line.lstrip().startswith("✗ + ErpConnection/Visma Extra")]
+    assert "ErpSync/SaveActorTypeMapping" in failed, failed
+    assert ("Customer.POSTALCITY: contact/postaladdress/city of Contact is already mapped by another connection; "
+            "it cannot be mapped one way to SuperOffice here") in failed, failed
+    assert "Traceback" not in result.output

@@ -77,7 +77,8 @@ def test_export_of_the_applied_examples_plans_back_to_no_changes(cli: Cli, workd
     exported = yaml.safe_load_all((workdir / "exported" / "erp-connections.yaml").read_text())
     production = next(d for d in exported if d["metadata"]["name"] == "Visma Production")["spec"]["sync"]
     assert production["priority"] == 1
-    assert production["actors"]["Customer"]["fields"]["VATNO"] == {"crmField": "contact/orgnr", "direction": "toCrm"}
+    assert production["actors"]["Customer"]["fields"]["VATNO"] == {"crmField": "contact/orgnr", "direction": "both"}
+    assert production["actors"]["Customer"]["fields"]["NUMBER"] == {"crmField": "contact/number1", "direction": "toCrm"}
     assert production["actors"]["Customer"]["lists"]["CATEGORY"] == {"A": "Key account", "B": "Customer", "C": None}
     assert production["actors"]["Customer"]["defaults"] == {"PAYTERMS": {"value": "30", "askUser": True}}
 

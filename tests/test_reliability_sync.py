@@ -21,7 +21,9 @@ def sync_manifests(directory: Path, version: int) -> Path:
     docs = ["apiVersion: erp-reconciler/v1\nkind: SyncConnector\nmetadata:\n  name: Visma.net\n"
             "spec:\n  url: https://connectors.example.com/visma\n"]
     for n in range(CONNECTIONS):
-        vat, email = ("toCrm", "toCrm") if version == 1 else ("both", "none")
+        # Every connection maps the same CRM fields, so none is one way to the CRM
+        # (the CRM refuses toCrm on a field another connection maps: AlreadyMapped).
+        vat, email = ("both", "both") if version == 1 else ("toErp", "none")
         category = '{"A": Key account}' if version == 1 else '{"A": Customer, "B": Key account}'
         payterms = '{value: "30"}' if version == 1 else '{value: "10", askUser: true}'
         priority = n + 1 if version == 1 else CONNECTIONS - n
@@ -45,8 +47,8 @@ spec:
           NAME: {{crmField: contact/name, direction: both}}
           VATNO: {{crmField: contact/orgnr, direction: {vat}}}
           EMAIL: {{crmField: contact/email, direction: {email}}}
-          PHONE: {{crmField: contact/phone, direction: {"toCrm" if version == 2 else "none"}}}
-          CATEGORY: {{crmField: contact/category, direction: toCrm}}
+          PHONE: {{crmField: contact/phone, direction: {"toErp" if version == 2 else "none"}}}
+          CATEGORY: {{crmField: contact/category, direction: both}}
           BALANCE: {{erpTab: true}}
         defaults:
           PAYTERMS: {payterms}

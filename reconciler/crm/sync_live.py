@@ -35,6 +35,7 @@ class LiveFieldMapping:
     missing_in_erp: bool = False
     missing_in_crm: bool = False
     list_reference: str = ""
+    already_mapped: bool = False  # another connection maps crm_field: no one-way toCrm here
 
 
 @dataclass(frozen=True)

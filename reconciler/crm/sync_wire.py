@@ -31,6 +31,7 @@ def field_mapping(obj: Json) -> LiveFieldMapping:
         missing_in_erp=_bool(o, "MissingInERP"),
         missing_in_crm=_bool(o, "MissingInCRM"),
         list_reference=_str(o, "ListReference"),
+        already_mapped=_bool(o, "AlreadyMapped"),
     )
 
 

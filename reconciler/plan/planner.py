@@ -52,7 +52,7 @@ from reconciler.plan.model import (
 )
 from reconciler.plan.sync_priority import Priorities
 from reconciler.plan.sync_state import desired_sync, live_sync
-from reconciler.plan.sync_validation import check_priorities, check_sync
+from reconciler.plan.sync_validation import check_priorities, check_shared_crm_fields, check_sync
 from reconciler.plan.values import desired_config, normalise_live_value
 from reconciler.secrets import Sensitive
 
@@ -165,6 +165,7 @@ class _Planner:
         for resource in self.desired.of_kind("QuoteConnection"):
             upserts.append(self._quote_connection(resource))
         check_priorities(self.desired, self._problem)
+        check_shared_crm_fields(self.desired, self.live, self._problem)
         self._url_change_notes()
         upserts = [self._with_url_switch(c) for c in upserts]
         if (note := self._priorities.note()) is not None:

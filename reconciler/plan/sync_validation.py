@@ -6,8 +6,10 @@ manifest path it is about, so the plan reports file:line and did-you-mean.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from reconciler.crm.sync_live import LiveActorMapping, LiveSyncConfig
+from reconciler.crm.live import Live
+from reconciler.crm.sync_live import LiveActorMapping, LiveFieldMapping, LiveSyncConfig
 from reconciler.diagnostics import Diagnostic, did_you_mean
 from reconciler.manifest.models import Desired, DesiredResource, ErpConnection
 from reconciler.manifest.sync_models import SyncActor, SyncSpec
@@ -18,7 +20,7 @@ ResourceReport = Callable[[DesiredResource, tuple[str | int, ...], str, str | No
 
 def offline_problems(desired: Desired) -> list[Diagnostic]:
     """What can be checked without the CRM: the rules of `check_sync` that need no CRM
-    data, and `check_priorities`, each reported as plan reports it."""
+    data, `check_priorities` and `check_shared_crm_fields`, each reported as plan reports it."""
     problems: list[Diagnostic] = []
 
     def report(resource: DesiredResource, path: tuple[str | int, ...], message: str, hint: str | None) -> None:
@@ -27,6 +29,7 @@ def offline_problems(desired: Desired) -> list[Diagnostic]:
     for resource, sync in _sync_blocks(desired):
         check_sync(sync, None, lambda path, message, hint, r=resource: report(r, path, message, hint))
     check_priorities(desired, report)
+    check_shared_crm_fields(desired, None, report)
     return problems
 
 
@@ -42,6 +45,74 @@ def check_priorities(desired: Desired, report: ResourceReport) -> None:
             report(resource, ("spec", "sync", "priority"),
                    f"priority {sync.priority} is also set by {earlier.ref} (at {earlier.locate('spec', 'sync', 'priority')}); "
                    "the CRM keeps one order of all connections", "give each connection its own priority")
+
+
+# The CRM actor type an ERP actor type is usually paired with when neither the manifest
+# (crmActor) nor the CRM says (docs/en/erp/learn/connect.md); Employee pairs with none.
+USUAL_CRM_ACTOR: dict[str, str] = {
+    "Customer": "Contact", "Supplier": "Contact", "Partner": "Contact",
+    "Person": "Person", "Project": "Project", "Sale": "Sale",
+}
+
+
+@dataclass(frozen=True)
+class _CrmFieldUse:
+    resource: DesiredResource
+    actor: str
+    key: str
+    direction: str
+    live: LiveFieldMapping | None
+
+    @property
+    def path(self) -> tuple[str | int, ...]:
+        return ("spec", "sync", "actors", self.actor, "fields", self.key)
+
+
+def check_shared_crm_fields(desired: Desired, live: Live | None, report: ResourceReport) -> None:
+    """The CRM refuses a one-way ERP→CRM mapping (toCrm) of a CRM field that another
+    connection maps, with or without a direction (ErpSyncFieldMapping.AlreadyMapped).
+    Between the manifests' connections this is decided from the manifests; a field the
+    CRM reports as AlreadyMapped counts too when no other connection in the manifests
+    manages the sync of that CRM actor type (so the mapping is outside them)."""
+    uses: dict[tuple[str, str], list[_CrmFieldUse]] = {}
+    managed: dict[str, set[str]] = {}  # CRM actor type -> the refs whose manifests manage it
+    for resource, sync in _sync_blocks(desired):
+        config = _live_sync(live, resource.name)
+        for name, actor in sync.actors.items():
+            mapping = config.actors.get(name) if config is not None else None
+            crm_actor = actor.crmActor or (mapping.crm_actor if mapping is not None else USUAL_CRM_ACTOR.get(name))
+            if crm_actor is None:
+                continue
+            managed.setdefault(crm_actor, set()).add(resource.ref)
+            for key, f in actor.fields.items():
+                if f.crmField:
+                    live_field = mapping.field(key) if mapping is not None else None
+                    uses.setdefault((crm_actor, f.crmField), []).append(_CrmFieldUse(resource, name, key, f.direction, live_field))
+    for (crm_actor, crm_field), group in uses.items():
+        for use in group:
+            if use.direction != "toCrm":
+                continue
+            others = [o for o in group if o.resource is not use.resource]
+            if others:
+                other = others[0]
+                report(use.resource, (*use.path, "direction"),
+                       f"{use.key}: {crm_field} of {crm_actor} is also mapped by {other.resource.ref} "
+                       f"({other.actor}.{other.key}, at {other.resource.locate(*other.path)}); the CRM refuses a "
+                       "one-way toCrm mapping of a CRM field another connection maps",
+                       f"use direction: both on {use.key}, or map {crm_field} on one of the two connections only")
+            elif (use.live is not None and use.live.already_mapped and use.live.crm_field == crm_field
+                  and managed[crm_actor] == {use.resource.ref}):
+                report(use.resource, (*use.path, "direction"),
+                       f"{use.key}: the CRM reports {crm_field} of {crm_actor} as already mapped by another connection "
+                       "whose sync these manifests do not manage; it refuses a one-way toCrm mapping of it here",
+                       f"use direction: both on {use.key}, or unmap {crm_field} on the other connection")
+
+
+def _live_sync(live: Live | None, name: str) -> LiveSyncConfig | None:
+    if live is None:
+        return None
+    found = next((c for c in live.erp_connections if c.name == name and not c.deleted), None)
+    return live.sync.get(found.id) if found is not None else None
 
 
 def _sync_blocks(desired: Desired) -> list[tuple[DesiredResource, SyncSpec]]:
