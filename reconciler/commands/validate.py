@@ -34,7 +34,8 @@ def validate(paths: Sequence[str], output: str, target: str | None, require_secr
 
     Checks keys, values, names, ${…} references, the ignore list and the sync
     rules that need no CRM (a direction needs crmField, mandatory defaults,
-    erpTabOrder and priority duplicates); plan checks the rest against the CRM.
+    erpTabOrder and priority duplicates, no toCrm on a CRM field another
+    connection maps); plan checks the rest against the CRM.
 
     Exit 0 when valid; exit 1 with every error (file:line:col, resource,
     what is wrong, and a hint) when not. Works without the secrets: an unset
