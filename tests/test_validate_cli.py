@@ -44,7 +44,8 @@ def test_help_says_what_validate_checks_and_what_is_left_to_plan() -> None:
     text = " ".join(result.stdout.split())
     assert "Check manifests without contacting the CRM." in text
     assert ("the sync rules that need no CRM (a direction needs crmField, mandatory defaults, "
-            "erpTabOrder and priority duplicates); plan checks the rest against the CRM.") in text
+            "erpTabOrder and priority duplicates, no toCrm on a CRM field another connection maps); "
+            "plan checks the rest against the CRM.") in text
 
 
 def test_repeated_f_and_json_output_when_valid(tmp_path: Path) -> None:
