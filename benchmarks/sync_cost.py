@@ -61,12 +61,14 @@ def sync_block(i: int, fields: int) -> dict[str, Any]:
     actors: dict[str, Any] = {}
     for erp, crm in ACTORS.items():
         prefix = CRM_PREFIX[crm]
-        mapped = {f"F{n:02d}": {"crmField": f"{prefix}/f{n:02d}", "direction": "toCrm" if n % 3 else "both"}
+        # Every connection maps the same CRM fields, so none is one way to the CRM: the CRM
+        # refuses toCrm on a field another connection maps (AlreadyMapped).
+        mapped = {f"F{n:02d}": {"crmField": f"{prefix}/f{n:02d}", "direction": "toErp" if n % 3 else "both"}
                   for n in range(1, fields * 2 // 3)}
         shown = {f"F{n:02d}": {"erpTab": True} for n in range(fields * 2 // 3, fields)}
         actor: dict[str, Any] = {
             "enabled": True,
-            "fields": {**mapped, **shown, "CLASS": {"crmField": f"{prefix}/category", "direction": "toCrm"}},
+            "fields": {**mapped, **shown, "CLASS": {"crmField": f"{prefix}/category", "direction": "both"}},
             "lists": {"CLASS": {k: f"Category {n}" for n, k in enumerate(CLASSES, start=1)}},
         }
         if erp == "Customer":
