@@ -190,7 +190,8 @@ def test_a_field_the_crm_reports_already_mapped_outside_the_manifests_is_an_erro
     manifest = workdir / "examples" / "connections.yaml"
     text = manifest.read_text()
     for old, new in (
-        ("      Project:\n        fields:\n          NAME:   {crmField: project/name, direction: both}\n", ""),
+        ("      Project:\n        fields:\n          NUMBER: {erpTab: true}\n"
+         "          NAME:   {crmField: project/name, direction: both}\n", ""),
         ("          NAME: {crmField: project/name, direction: both}", "          NAME: {crmField: project/name, direction: toCrm}"),
     ):
         assert text.count(old) == 1, old
