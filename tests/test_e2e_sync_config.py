@@ -168,7 +168,7 @@ def test_two_connections_feeding_one_crm_field_one_way_is_an_error_naming_the_ot
     expected = (f"examples/connections.yaml:{tripletex}:",
                 "ErpConnection/Tripletex Norway: VATNO: contact/orgnr of Contact is also mapped by "
                 f"ErpConnection/Visma Production (Customer.VATNO, at examples/connections.yaml:{production}:",
-                "use direction: both on VATNO, or map contact/orgnr on one of the two connections only")
+                "use direction: both on VATNO, or map contact/orgnr on one connection only")
     validated = embedded_cli("validate", "-f", "examples/")
     assert validated.exit_code == 1, validated.output
     [error] = [e for e in validated.stderr.splitlines() if "contact/orgnr" in e]

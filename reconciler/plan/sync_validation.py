@@ -12,7 +12,7 @@ from reconciler.crm.live import Live
 from reconciler.crm.sync_live import LiveActorMapping, LiveFieldMapping, LiveSyncConfig
 from reconciler.diagnostics import Diagnostic, did_you_mean
 from reconciler.manifest.models import Desired, DesiredResource, ErpConnection
-from reconciler.manifest.sync_models import SyncActor, SyncSpec
+from reconciler.manifest.sync_models import DirectionName, SyncActor, SyncSpec
 
 Report = Callable[[tuple[str | int, ...], str, str | None], None]
 ResourceReport = Callable[[DesiredResource, tuple[str | int, ...], str, str | None], None]
@@ -60,7 +60,7 @@ class _CrmFieldUse:
     resource: DesiredResource
     actor: str
     key: str
-    direction: str
+    direction: DirectionName
     live: LiveFieldMapping | None
 
     @property
@@ -87,19 +87,21 @@ def check_shared_crm_fields(desired: Desired, live: Live | None, report: Resourc
             for key, f in actor.fields.items():
                 if f.crmField:
                     live_field = mapping.field(key) if mapping is not None else None
-                    uses.setdefault((crm_actor, f.crmField), []).append(_CrmFieldUse(resource, name, key, f.direction, live_field))
+                    use = _CrmFieldUse(resource, name, key, f.direction, live_field)
+                    uses.setdefault((crm_actor, f.crmField), []).append(use)
     for (crm_actor, crm_field), group in uses.items():
         for use in group:
             if use.direction != "toCrm":
                 continue
             others = [o for o in group if o.resource is not use.resource]
             if others:
-                other = others[0]
+                named = " and ".join(
+                    f"{o.resource.ref} ({o.actor}.{o.key}, at {o.resource.locate(*o.path)})" for o in others
+                )
                 report(use.resource, (*use.path, "direction"),
-                       f"{use.key}: {crm_field} of {crm_actor} is also mapped by {other.resource.ref} "
-                       f"({other.actor}.{other.key}, at {other.resource.locate(*other.path)}); the CRM refuses a "
+                       f"{use.key}: {crm_field} of {crm_actor} is also mapped by {named}; the CRM refuses a "
                        "one-way toCrm mapping of a CRM field another connection maps",
-                       f"use direction: both on {use.key}, or map {crm_field} on one of the two connections only")
+                       f"use direction: both on {use.key}, or map {crm_field} on one connection only")
             elif (use.live is not None and use.live.already_mapped and use.live.crm_field == crm_field
                   and managed[crm_actor] == {use.resource.ref}):
                 report(use.resource, (*use.path, "direction"),
