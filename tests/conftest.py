@@ -9,8 +9,8 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,8 +85,10 @@ def serve_in_thread(app: Any) -> tuple[uvicorn.Server, threading.Thread, int]:
     return server, thread, port
 
 
-def start_server(state_path: Path, **app_options: Any) -> EmulatorServer:
-    server, thread, port = serve_in_thread(create_app(state_path, **app_options))
+def start_server(state_path: Path, wrap: Callable[[Any], Any] | None = None, **app_options: Any) -> EmulatorServer:
+    """Serve the emulator; `wrap` puts an ASGI layer in front of it (a recorder, an interceptor)."""
+    app = create_app(state_path, **app_options)
+    server, thread, port = serve_in_thread(wrap(app) if wrap is not None else app)
     running = EmulatorServer(url=f"http://127.0.0.1:{port}/", state_path=state_path, server=server)
     running._thread = thread  # type: ignore[attr-defined]
     return running
@@ -95,6 +97,16 @@ def start_server(state_path: Path, **app_options: Any) -> EmulatorServer:
 def stop_server(running: EmulatorServer) -> None:
     running.server.should_exit = True
     running._thread.join(timeout=10)  # type: ignore[attr-defined]
+
+
+@contextmanager
+def served_cli(state_path: Path, wrap: Callable[[Any], Any] | None = None) -> Iterator[Cli]:
+    """The CLI against an emulator served over loopback HTTP (behind `wrap`, if given)."""
+    running = start_server(state_path, wrap)
+    try:
+        yield Cli(env={"SUPEROFFICE_URL": running.url, "SUPEROFFICE_TOKEN": DEMO_TOKEN}, server=running)
+    finally:
+        stop_server(running)
 
 
 @pytest.fixture(autouse=True)
@@ -174,11 +186,8 @@ def cli(request: pytest.FixtureRequest, workdir: Path, tmp_path: Path) -> Iterat
     if request.param == "embedded":
         yield Cli(env={})
         return
-    running = start_server(tmp_path / "served.sqlite")
-    try:
-        yield Cli(env={"SUPEROFFICE_URL": running.url, "SUPEROFFICE_TOKEN": DEMO_TOKEN}, server=running)
-    finally:
-        stop_server(running)
+    with served_cli(tmp_path / "served.sqlite") as served:
+        yield served
 
 
 @pytest.fixture
@@ -188,8 +197,5 @@ def embedded_cli(workdir: Path) -> Cli:
 
 @pytest.fixture
 def http_cli(workdir: Path, tmp_path: Path) -> Iterator[Cli]:
-    running = start_server(tmp_path / "served.sqlite")
-    try:
-        yield Cli(env={"SUPEROFFICE_URL": running.url, "SUPEROFFICE_TOKEN": DEMO_TOKEN}, server=running)
-    finally:
-        stop_server(running)
+    with served_cli(tmp_path / "served.sqlite") as served:
+        yield served

@@ -19,11 +19,10 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import DEMO_TOKEN, Cli, EmulatorServer, serve_in_thread, stop_server
+from conftest import Cli, EmulatorServer, served_cli
 from reconciler.crm import CrmClient
 from reconciler.crm.errors import CrmServerError
 from reconciler.crm.live import LiveErpConnection
-from reconciler.emulator.app import create_app
 
 TOKEN = {"Authorization": "Bearer demo-token"}
 # A connector that answers (apply saves no URL nobody answers at, and tests an ERP
@@ -92,13 +91,8 @@ class Interceptor:
 @pytest.fixture
 def intercepted(workdir: Path, tmp_path: Path) -> Iterator[tuple[Cli, Interceptor]]:
     interceptor = Interceptor()
-    server, thread, port = serve_in_thread(interceptor.wrap(create_app(tmp_path / "served.sqlite")))
-    running = EmulatorServer(url=f"http://127.0.0.1:{port}/", state_path=tmp_path / "served.sqlite", server=server)
-    running._thread = thread  # type: ignore[attr-defined]
-    try:
-        yield Cli(env={"SUPEROFFICE_URL": running.url, "SUPEROFFICE_TOKEN": DEMO_TOKEN}, server=running), interceptor
-    finally:
-        stop_server(running)
+    with served_cli(tmp_path / "served.sqlite", interceptor.wrap) as served:
+        yield served, interceptor
 
 
 # --- item 1: users are resolved by login, retired ones included ---------------------------

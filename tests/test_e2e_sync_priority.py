@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from conftest import DEMO_TOKEN, Cli, EmulatorServer, serve_in_thread, stop_server
-from reconciler.emulator.app import create_app
+from conftest import Cli, served_cli
 
 SAVE_ORDER = "/api/v1/Agents/ErpSync/SaveErpConnectionSyncPriorities"
 TOGGLE = "/api/v1/Agents/ErpSync/ToggleErpConnectionActive"
@@ -59,13 +58,8 @@ class Recorder:
 @pytest.fixture
 def recorded(workdir: Path, tmp_path: Path) -> Iterator[tuple[Cli, Recorder]]:
     recorder = Recorder()
-    server, thread, port = serve_in_thread(recorder.wrap(create_app(tmp_path / "served.sqlite")))
-    running = EmulatorServer(url=f"http://127.0.0.1:{port}/", state_path=tmp_path / "served.sqlite", server=server)
-    running._thread = thread  # type: ignore[attr-defined]
-    try:
-        yield Cli(env={"SUPEROFFICE_URL": running.url, "SUPEROFFICE_TOKEN": DEMO_TOKEN}, server=running), recorder
-    finally:
-        stop_server(running)
+    with served_cli(tmp_path / "served.sqlite", recorder.wrap) as served:
+        yield served, recorder
 
 
 def connection_ids(cli: Cli) -> dict[str, int]:
