@@ -12,7 +12,8 @@ from reconciler.commands.error_handler import EXIT_ERROR, EXIT_OK
 from reconciler.crm.errors import CREDENTIAL_VARIABLES
 from reconciler.crm.systemuser.errors import SystemUserError
 from reconciler.fleet.selection import is_many
-from reconciler.doctor.checks import Check, run_checks
+from reconciler.doctor.checks import run_checks
+from reconciler.doctor.row import Check
 from reconciler.doctor.sign_in import credential_kind, exchange_failed, exchange_row, ticket_and_host_rows
 from reconciler.doctor.render import all_passed, render_json, render_text
 from reconciler.tenant_choice import TenantChoice

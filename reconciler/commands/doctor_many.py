@@ -15,7 +15,7 @@ from rich.text import Text
 from reconciler.commands.doctor import check_target
 from reconciler.commands.error_handler import EXIT_ERROR, EXIT_OK
 from reconciler.commands.many_targets import ManyTargets
-from reconciler.doctor.checks import Check
+from reconciler.doctor.row import Check
 from reconciler.doctor.render import all_passed, render_json, render_text
 from reconciler.fleet.runner import Done
 from reconciler.render.text import make_console
@@ -58,15 +58,15 @@ def _print_text(done: Sequence[Done[Checked]], failed: Sequence[str]) -> None:
         if item.result is not None:
             console.print(Text(render_text(*item.result)))
     table = Table(title=f"Doctor: {len(done)} target(s)", title_justify="left", box=box.SIMPLE_HEAD)
-    for heading in ("Target", "Result", "passed", "failed", "not checked", "first failure"):
-        table.add_column(heading, no_wrap=heading != "first failure",
-                         justify="right" if heading in ("passed", "failed", "not checked") else "left")
+    counted = ("passed", "notes", "failed", "not checked")
+    for heading in ("Target", "Result", *counted, "first failure"):
+        table.add_column(heading, no_wrap=heading != "first failure", justify="right" if heading in counted else "left")
     for item in done:
         if item.result is None:
-            table.add_row(item.name, Text("error", style="bold red"), "–", "–", "–", item.errors[0])
+            table.add_row(item.name, Text("error", style="bold red"), "–", "–", "–", "–", item.errors[0])
             continue
         checks = item.result[0]
-        counts = [str(sum(1 for c in checks if c.status == s)) for s in ("pass", "fail", "skip")]
+        counts = [str(sum(1 for c in checks if c.status == s)) for s in ("pass", "note", "fail", "skip")]
         first = next((f"{c.title}: {c.found}" for c in checks if c.status == "fail"), "")
         result = Text("ready", style="green") if all_passed(checks) else Text("not ready", style="bold red")
         table.add_row(item.name, result, *counts, first)

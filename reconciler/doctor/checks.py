@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
 from reconciler.crm.client import CrmClient
 from reconciler.crm.http import ProbeAnswer
 from reconciler.crm.errors import CrmError, CrmUnavailableError
-
-Status = Literal["pass", "fail", "skip"]
+from reconciler.doctor.row import Check, refusal
 
 ENDPOINT = "Endpoint is current (no redirect)"
 CREDENTIALS = "Credentials accepted"
@@ -34,18 +32,6 @@ ERPSYNC_FIX = (
     "Developer Portal's 'ERP sync and quote' template, or ask SuperOffice to add ErpSync to the "
     "app's agent access); onsite, the user needs ERP administration rights"
 )
-
-
-@dataclass(frozen=True)
-class Check:
-    key: str
-    title: str
-    status: Status
-    found: str
-    fix: str = ""
-
-    def to_dict(self) -> dict[str, str]:
-        return {"check": self.key, "title": self.title, "status": self.status, "found": self.found, "fix": self.fix}
 
 
 async def run_checks(client: CrmClient, *, description: str, auth_hint: str) -> list[Check]:
@@ -152,17 +138,8 @@ async def _agent_reachable(
     try:
         await call()
     except CrmError as error:
-        return Check(key, title, "fail", _refusal(error), fix if error.status in (401, 403, 404) else "")
+        return Check(key, title, "fail", refusal(error), fix if error.status in (401, 403, 404) else "")
     return Check(key, title, "pass", "answers")
-
-
-def _refusal(error: CrmError) -> str:
-    said = f": {error.server_message}" if error.server_message else ""
-    if error.status in (401, 403):
-        return f"refused (HTTP {error.status}){said}"
-    if error.status == 404:
-        return f"not found on this server (HTTP 404){said}"
-    return error.diagnostics[0].message
 
 
 async def _get_json(client: CrmClient, verb: str, path: str, **kwargs: Any) -> tuple[int | None, Any, str]:
@@ -284,7 +261,7 @@ async def _connector_urls(client: CrmClient) -> Check:
         connectors = [c for c in await client.get_connectors_with_urls() if not c.deleted]
         codes = await asyncio.gather(*(client.test_connector_url(c.url) for c in connectors))
     except CrmError as error:
-        return Check("connector_urls", CONNECTOR_URLS, "fail", _refusal(error), "")
+        return Check("connector_urls", CONNECTOR_URLS, "fail", refusal(error), "")
     if not connectors:
         return Check("connector_urls", CONNECTOR_URLS, "pass", "no sync connectors registered yet; nothing to test")
     failing = [f"{c.name} ({c.url}): {code}" for c, code in zip(connectors, codes) if code != "NoError"]

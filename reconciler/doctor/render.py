@@ -9,23 +9,26 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from reconciler.doctor.checks import Check
+from reconciler.doctor.row import NOT_FAILING, Check
 from reconciler.json_schema import schema_text
 
 DOCTOR_SCHEMA_ID = "urn:erp-reconciler:schema:doctor:v1"
-MARKS = {"pass": "✓", "fail": "✗", "skip": "–"}
+MARKS = {"pass": "✓", "fail": "✗", "skip": "–", "note": "i"}
 
 
 class JsonCheck(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     check: str = Field(description="A stable key: endpoint, credentials, erpsync, quote, users, archives, "
-                                   "get_all_connections, connector_urls; with the system user flow also "
+                                   "get_all_connections, connector_urls, sync_priority, sync_endpoints; with the system user flow also "
                                    "credential_kind and exchange (first), ticket_life and host (last).")
     title: str
-    status: Literal["pass", "fail", "skip"] = Field(description="skip: not reached, because an earlier check failed.")
+    status: Literal["pass", "fail", "skip", "note"] = Field(
+        description="skip: not reached, because an earlier check failed. note: not a failure (it does "
+                    "not fail doctor), but something about this tenant worth knowing.")
     found: str = Field(description="What the check found.")
-    fix: str = Field(description="What to do when it fails; empty otherwise.")
+    fix: str = Field(description="What to do when it fails; for a note, what it means for plan and apply; "
+                                 "empty otherwise.")
 
 
 class JsonDoctor(BaseModel):
@@ -33,12 +36,13 @@ class JsonDoctor(BaseModel):
 
     version: Literal[1]
     target: str = Field(description="The target, described without any credential.")
-    passed: bool = Field(description="Every check passed (exit status 0).")
+    passed: bool = Field(description="Every check passed or is a note (exit status 0).")
     checks: list[JsonCheck]
 
 
 def all_passed(checks: Sequence[Check]) -> bool:
-    return all(c.status == "pass" for c in checks)
+    """Ready: every row passed or is a note; a note never fails doctor."""
+    return all(c.status in NOT_FAILING for c in checks)
 
 
 def render_text(checks: Sequence[Check], target: str) -> str:
@@ -48,8 +52,11 @@ def render_text(checks: Sequence[Check], target: str) -> str:
         lines.append(f"  {MARKS[check.status]} {check.title.ljust(width)}  {check.found}")
         if check.status == "fail" and check.fix:
             lines.append(f"      fix: {check.fix}")
+        if check.status == "note" and check.fix:
+            lines.append(f"      note: {check.fix}")
     counts = {status: sum(1 for c in checks if c.status == status) for status in MARKS}
-    lines += ["", f"{counts['pass']} passed, {counts['fail']} failed, {counts['skip']} not checked."]
+    notes = f", {counts['note']} note{'s' if counts['note'] != 1 else ''}" if counts["note"] else ""
+    lines += ["", f"{counts['pass']} passed{notes}, {counts['fail']} failed, {counts['skip']} not checked."]
     if all_passed(checks):
         lines.append("This target is ready for reconcile plan.")
     return "\n".join(lines) + "\n"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from reconciler.crm.client import CrmClient
 from reconciler.crm.systemuser.auth import SystemUserAuth
 from reconciler.crm.systemuser.errors import SystemUserError
-from reconciler.doctor.checks import Check
+from reconciler.doctor.row import Check
 
 CREDENTIAL_KIND = "Credential kind in use"
 EXCHANGE = "System user exchange works"
