@@ -13,12 +13,15 @@ import httpx
 import pytest
 
 from _reliability import DEMO_TOKEN, emulator_process, write_requests
-from conftest import Cli, EmulatorServer, start_server, stop_server
+from conftest import Cli, EmulatorServer, serve_in_thread, start_server, stop_server
 from reconciler.crm.client import CrmClient
+from reconciler.emulator.app import create_app
 from reconciler.emulator.auth import Credentials
+from test_documented_api import Interceptor
 
 CANARY = "canary-doctor-token-7d1e"
-ALL = ["endpoint", "credentials", "erpsync", "quote", "users", "archives", "get_all_connections", "connector_urls"]
+ALL = ["endpoint", "credentials", "erpsync", "quote", "users", "archives", "get_all_connections", "connector_urls",
+       "sync_priority", "sync_endpoints"]
 
 
 def doctor_json(cli: Cli, *extra: str) -> tuple[int, dict[str, dict[str, str]], str]:
@@ -54,7 +57,12 @@ def test_all_green_against_the_emulator(cli: Cli):
     assert result.exit_code == 0
     assert "✓ ErpSync agent reachable" in result.stdout
     assert "✓ Connectors answer TestConnectorUrl   2 answer: Tripletex, Visma.net" in result.stdout
-    assert "8 passed, 0 failed, 0 not checked.\nThis target is ready for reconcile plan." in result.stdout
+    assert "10 passed, 0 failed, 0 not checked.\nThis target is ready for reconcile plan." in result.stdout
+    # examples/ sets sync.priority, so apply saved an order and every connection has a Rank.
+    assert rows["sync_priority"]["found"] == (
+        "MDOList/erpconnections gives a Rank (3 of 3 ERP connections ranked); plan compares sync.priority"
+    )
+    assert rows["sync_endpoints"]["found"].startswith("GetErpSyncConnectionSummary and GetActorTypeMapping (")
 
 
 def test_deleted_rows_are_counted_in_the_archives_row(cli: Cli):
@@ -191,3 +199,92 @@ def test_an_older_server_without_get_all_connections_is_named(canary_server):
     assert row["status"] == "fail" and row["found"].startswith("missing: this server is older than Services88")
     assert "no fallback" in row["fix"]
     assert rows["erpsync"]["status"] == "pass"
+
+
+# --- sync configuration rows -------------------------------------------------------------
+
+
+@pytest.fixture
+def intercepted(workdir: Path, tmp_path: Path) -> Iterator[tuple[Cli, Interceptor]]:
+    """The served emulator behind an Interceptor, for answers a real tenant may give."""
+    interceptor = Interceptor()
+    server, thread, port = serve_in_thread(interceptor.wrap(create_app(tmp_path / "served.sqlite")))
+    running = EmulatorServer(url=f"http://127.0.0.1:{port}/", state_path=tmp_path / "served.sqlite", server=server)
+    running._thread = thread  # type: ignore[attr-defined]
+    try:
+        yield Cli(env={"SUPEROFFICE_URL": running.url, "SUPEROFFICE_TOKEN": DEMO_TOKEN}, server=running), interceptor
+    finally:
+        stop_server(running)
+
+
+def test_a_fresh_tenant_notes_what_it_cannot_tell_yet_and_still_exits_0(canary_server):
+    cli, _ = canary_server
+    code, rows, _ = doctor_json(cli)
+    assert code == 0
+    assert rows["sync_priority"]["status"] == "note"
+    assert rows["sync_priority"]["found"].startswith("no ERP connections yet")
+    assert "apply sends the priority order whenever it touches" in rows["sync_priority"]["fix"]
+    assert rows["sync_endpoints"]["status"] == "note"
+    assert rows["sync_endpoints"]["found"] == "not checked: no ERP connection yet; run doctor again after the first apply"
+    text = cli("doctor")
+    assert text.exit_code == 0
+    assert "i Sync priority order readable" in text.stdout and "      note: plan cannot compare" in text.stdout
+    assert "8 passed, 2 notes, 0 failed, 0 not checked.\nThis target is ready for reconcile plan." in text.stdout
+
+
+def test_connections_without_a_rank_are_a_note_saying_the_priority_is_not_compared(
+    intercepted: tuple[Cli, Interceptor],
+):
+    cli, interceptor = intercepted
+    assert cli("apply", "-f", "examples/", "--auto-approve").exit_code == 0
+    # A tenant whose erpconnections list has no Rank (MDO items carry Rank 0 when not ranked).
+    interceptor.answers["/api/v1/MDOList/erpconnections"] = (200, [
+        {"Id": 1, "Name": "Visma.net", "ExtraInfo": "6f1c9a52-0000-4000-8000-000000000001", "Rank": 0},
+        {"Id": 2, "Name": "Tripletex", "ExtraInfo": "6f1c9a52-0000-4000-8000-000000000002", "Rank": 0},
+    ])
+    code, rows, _ = doctor_json(cli)
+    assert code == 0, rows
+    row = rows["sync_priority"]
+    assert row["status"] == "note"
+    assert row["found"] == ("MDOList/erpconnections gives no Rank for any of its 2 ERP connections "
+                            "(no order was ever saved, or this CRM does not report it)")
+    assert row["fix"] == ("plan cannot compare sync.priority here (it says so in a note) and apply sends the priority "
+                          "order whenever it touches a connection that sets sync.priority")
+    assert rows["sync_endpoints"]["status"] == "pass"
+
+
+@pytest.mark.parametrize("status", [403, 401])
+def test_a_refused_summary_read_fails_its_row_and_says_what_to_do(intercepted: tuple[Cli, Interceptor], status: int):
+    cli, interceptor = intercepted
+    assert cli("apply", "-f", "examples/", "--auto-approve").exit_code == 0
+    interceptor.answers["/api/v1/Agents/ErpSync/GetErpSyncConnectionSummary"] = (
+        status, {"Error": "Access denied", "ErrorType": "SoSecurityException"},
+    )
+    code, rows, _ = doctor_json(cli)
+    assert code == 1
+    row = rows["sync_endpoints"]
+    assert row["status"] == "fail"
+    assert row["found"].startswith(f"ErpSync/GetErpSyncConnectionSummary for ") and f"refused (HTTP {status})" in row["found"]
+    assert "needs ERP administration rights" in row["fix"]
+    assert rows["erpsync"]["status"] == rows["sync_priority"]["status"] == "pass"
+    assert "fix: plan and apply read this for every connection with a `sync` block" in cli("doctor").stdout
+
+
+def test_a_server_without_the_mapping_read_says_sync_blocks_cannot_be_managed(canary_server):
+    cli, server = canary_server
+    assert cli("apply", "-f", "examples/", "--auto-approve").exit_code == 0
+    set_knobs(server, missing_methods=["ErpSync/GetActorTypeMapping"])
+    code, rows, _ = doctor_json(cli)
+    assert code == 1
+    row = rows["sync_endpoints"]
+    assert row["status"] == "fail" and "ErpSync/GetActorTypeMapping for " in row["found"]
+    assert "HTTP 404" in row["found"] and "`sync` blocks cannot be managed here" in row["fix"]
+
+
+def test_sync_rows_when_the_erpsync_agent_is_denied(canary_server):
+    cli, server = canary_server
+    set_knobs(server, denied_agents=["ErpSync"])
+    _, rows, _ = doctor_json(cli)
+    assert rows["sync_endpoints"] == {**rows["sync_endpoints"], "status": "skip",
+                                      "found": "not checked: the ErpSync agent is not reachable"}
+    assert rows["sync_priority"]["status"] == "note"

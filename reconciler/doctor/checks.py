@@ -1,7 +1,8 @@
 """`reconcile doctor`: a read-only self-check of a CRM target, one row per check.
 
 Every request is a read (GET lists and archives, Get*/Test* agent calls); nothing
-is written. Each row says what was found and, when the check fails, what to do.
+is written. Each row says what was found and, when the check fails, what to do; a
+note is not a failure, and says what the tenant means for plan and apply.
 Rows never hold a credential: the target is described by its URL, its scheme and
 the names of the variables the credentials came from.
 """
@@ -17,6 +18,7 @@ from reconciler.crm.client import CrmClient
 from reconciler.crm.http import ProbeAnswer
 from reconciler.crm.errors import CrmError, CrmUnavailableError
 from reconciler.doctor.row import Check, refusal
+from reconciler.doctor.sync_rows import SYNC_ENDPOINTS, SYNC_PRIORITY, sync_endpoints_row, sync_priority_row
 
 ENDPOINT = "Endpoint is current (no redirect)"
 CREDENTIALS = "Credentials accepted"
@@ -40,11 +42,12 @@ async def run_checks(client: CrmClient, *, description: str, auth_hint: str) -> 
     later: list[tuple[str, str]] = [
         ("erpsync", ERPSYNC), ("quote", QUOTE), ("users", USERS), ("archives", ARCHIVES),
         ("get_all_connections", GET_ALL_CONNECTIONS), ("connector_urls", CONNECTOR_URLS),
+        ("sync_priority", SYNC_PRIORITY), ("sync_endpoints", SYNC_ENDPOINTS),
     ]
     if endpoint.status != "pass" or credentials.status != "pass":
         why = "the endpoint is not current" if endpoint.status != "pass" else "the credentials were not accepted"
         return rows + [Check(key, title, "skip", f"not checked: {why}") for key, title in later]
-    erpsync, quote, users, archives = await asyncio.gather(
+    erpsync, quote, users, archives, priority = await asyncio.gather(
         _agent_reachable(client, "erpsync", ERPSYNC, ERPSYNC_FIX, lambda: client.get_connector(0)),
         _agent_reachable(
             client, "quote", QUOTE,
@@ -53,6 +56,7 @@ async def run_checks(client: CrmClient, *, description: str, auth_hint: str) -> 
         ),
         _users(client),
         _archives(client),
+        sync_priority_row(client),
     )
     rows += [erpsync, quote, users, archives]
     if erpsync.status != "pass":
@@ -60,9 +64,11 @@ async def run_checks(client: CrmClient, *, description: str, auth_hint: str) -> 
         return rows + [
             Check("get_all_connections", GET_ALL_CONNECTIONS, "skip", skipped),
             Check("connector_urls", CONNECTOR_URLS, "skip", skipped),
+            priority,
+            Check("sync_endpoints", SYNC_ENDPOINTS, "skip", skipped),
         ]
     rows += await asyncio.gather(_get_all_connections(client), _connector_urls(client))
-    return rows
+    return rows + [priority, await sync_endpoints_row(client)]
 
 
 # -- endpoint and credentials ----------------------------------------------------

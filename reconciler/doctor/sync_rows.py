@@ -1,0 +1,90 @@
+"""Doctor rows for sync configuration: whether this tenant reports the sync priority
+order, and whether the sync configuration reads answer. Read-only like every row."""
+
+from __future__ import annotations
+
+from reconciler.crm.client import CrmClient
+from reconciler.crm.errors import CrmError
+from reconciler.crm.sync_endpoints import get_actor_mapping, get_actor_types, get_priority_ranks
+from reconciler.doctor.row import Check, refusal
+
+SYNC_PRIORITY = "Sync priority order readable"
+SYNC_ENDPOINTS = "Sync configuration reads answer"
+
+NOT_COMPARED = (
+    "plan cannot compare sync.priority here (it says so in a note) and apply sends the priority order "
+    "whenever it touches a connection that sets sync.priority"
+)
+
+
+async def sync_priority_row(client: CrmClient) -> Check:
+    """The plan compares sync.priority only when MDOList/erpconnections gives a Rank
+    (docs/api/mdo-providers/reference/erpconnections.md)."""
+    try:
+        ranks = await get_priority_ranks(client)
+    except CrmError as error:
+        return Check(
+            "sync_priority", SYNC_PRIORITY, "fail", f"MDOList/erpconnections: {refusal(error)}",
+            "plan reads this list when a manifest sets sync.priority; the user behind the credentials "
+            "must be allowed to read it",
+        )
+    if not ranks:
+        return Check(
+            "sync_priority", SYNC_PRIORITY, "note",
+            "no ERP connections yet, so it cannot tell whether this CRM reports the order (Rank); "
+            "run doctor again after the first apply",
+            NOT_COMPARED + " until it does",
+        )
+    ranked = sum(1 for rank in ranks.values() if rank > 0)
+    if ranked:
+        return Check(
+            "sync_priority", SYNC_PRIORITY, "pass",
+            f"MDOList/erpconnections gives a Rank ({ranked} of {len(ranks)} ERP connections ranked); "
+            "plan compares sync.priority",
+        )
+    return Check(
+        "sync_priority", SYNC_PRIORITY, "note",
+        f"MDOList/erpconnections gives no Rank for any of its {len(ranks)} ERP connections "
+        "(no order was ever saved, or this CRM does not report it)",
+        NOT_COMPARED,
+    )
+
+
+async def sync_endpoints_row(client: CrmClient) -> Check:
+    """One GetErpSyncConnectionSummary and one GetActorTypeMapping, for the first ERP connection."""
+    try:
+        connections = await client.get_all_connections(include_deleted=False, with_config=False)
+    except CrmError as error:
+        return Check("sync_endpoints", SYNC_ENDPOINTS, "skip",
+                     f"not checked: the ERP connections could not be listed ({refusal(error)})")
+    if not connections:
+        return Check("sync_endpoints", SYNC_ENDPOINTS, "note",
+                     "not checked: no ERP connection yet; run doctor again after the first apply")
+    first = min(connections, key=lambda c: c.id)
+    method = "GetErpSyncConnectionSummary"
+    try:
+        actor_types = await get_actor_types(client, first.id)
+        if not actor_types:
+            return Check(
+                "sync_endpoints", SYNC_ENDPOINTS, "pass",
+                f"{method} answers for {first.name} (no actor types, so GetActorTypeMapping was not tried)",
+            )
+        method = "GetActorTypeMapping"
+        await get_actor_mapping(client, first.id, actor_types[0])
+    except CrmError as error:
+        return Check("sync_endpoints", SYNC_ENDPOINTS, "fail", f"ErpSync/{method} for {first.name}: {refusal(error)}",
+                     _fix(method, error))
+    return Check(
+        "sync_endpoints", SYNC_ENDPOINTS, "pass",
+        f"GetErpSyncConnectionSummary and GetActorTypeMapping ({actor_types[0]}) answer for {first.name}",
+    )
+
+
+def _fix(method: str, error: CrmError) -> str:
+    if error.status in (401, 403):
+        return ("plan and apply read this for every connection with a `sync` block; the user behind the "
+                "credentials needs ERP administration rights (in Online, the app needs the ErpSync agent)")
+    if error.status == 404:
+        return (f"this server has no {method}, so `sync` blocks cannot be managed here: leave them out of "
+                "the manifests or upgrade the server")
+    return ""
