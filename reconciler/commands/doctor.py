@@ -25,13 +25,15 @@ from reconciler.tenant_choice import TenantChoice
 @output_option("text", "json")
 def doctor(targets: tuple[str, ...], all_targets: bool, target_parallelism: int, url: str | None, insecure: bool,
            parallelism: int, output: str) -> int:
-    """Check that a target is ready: sign-in, endpoint, credentials, agents, users, archives, connectors, host.
+    """Check that a target is ready: sign-in, endpoint, credentials, agents, users, archives, connectors,
+    sync configuration, host.
 
     Read-only: it sends no write. One row per check says what it found and,
-    when the check fails, what to do.
+    when the check fails, what to do. A note (i) is not a failure: it says what
+    this tenant means for plan and apply.
 
     \b
-    Exit codes: 0 every check passed, 1 otherwise.
+    Exit codes: 0 every check passed or is a note, 1 otherwise.
 
     \b
     Examples:
