@@ -264,10 +264,11 @@ def test_a_refused_summary_read_fails_its_row_and_says_what_to_do(intercepted: t
     assert code == 1
     row = rows["sync_endpoints"]
     assert row["status"] == "fail"
-    assert row["found"].startswith(f"ErpSync/GetErpSyncConnectionSummary for ") and f"refused (HTTP {status})" in row["found"]
-    assert "needs ERP administration rights" in row["fix"]
+    assert row["found"].startswith("ErpSync/GetErpSyncConnectionSummary for ") and f"refused (HTTP {status})" in row["found"]
+    assert row["fix"] == ("export reads it to find every actor type of a connection; the user behind the "
+                          "credentials needs ERP administration rights to read it")
     assert rows["erpsync"]["status"] == rows["sync_priority"]["status"] == "pass"
-    assert "fix: plan and apply read this for every connection with a `sync` block" in cli("doctor").stdout
+    assert "fix: export reads it to find every actor type of a connection" in cli("doctor").stdout
 
 
 def test_a_server_without_the_mapping_read_says_sync_blocks_cannot_be_managed(canary_server):
@@ -278,7 +279,9 @@ def test_a_server_without_the_mapping_read_says_sync_blocks_cannot_be_managed(ca
     assert code == 1
     row = rows["sync_endpoints"]
     assert row["status"] == "fail" and "ErpSync/GetActorTypeMapping for " in row["found"]
-    assert "HTTP 404" in row["found"] and "`sync` blocks cannot be managed here" in row["fix"]
+    assert "HTTP 404" in row["found"]
+    assert row["fix"].startswith("this server has no GetActorTypeMapping (plan and apply read it for every connection "
+                                 "with a `sync` block), so `sync` blocks cannot be managed here")
 
 
 def test_sync_rows_when_the_erpsync_agent_is_denied(canary_server):

@@ -80,11 +80,16 @@ async def sync_endpoints_row(client: CrmClient) -> Check:
     )
 
 
+USED_BY = {
+    "GetErpSyncConnectionSummary": "export reads it to find every actor type of a connection",
+    "GetActorTypeMapping": "plan and apply read it for every connection with a `sync` block",
+}
+
+
 def _fix(method: str, error: CrmError) -> str:
     if error.status in (401, 403):
-        return ("plan and apply read this for every connection with a `sync` block; the user behind the "
-                "credentials needs ERP administration rights (in Online, the app needs the ErpSync agent)")
+        return f"{USED_BY[method]}; the user behind the credentials needs ERP administration rights to read it"
     if error.status == 404:
-        return (f"this server has no {method}, so `sync` blocks cannot be managed here: leave them out of "
-                "the manifests or upgrade the server")
+        return (f"this server has no {method} ({USED_BY[method]}), so `sync` blocks cannot be managed here: "
+                "leave them out of the manifests or upgrade the server")
     return ""
