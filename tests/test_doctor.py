@@ -253,6 +253,18 @@ def test_connections_without_a_rank_are_a_note_saying_the_priority_is_not_compar
     assert rows["sync_endpoints"]["status"] == "pass"
 
 
+def test_the_emulator_before_any_priority_order_was_saved_notes_that_it_is_not_compared(cli: Cli, workdir: Path):
+    """The emulator gives Rank 0 until an order is saved: examples/ without sync.priority saves none."""
+    manifest = workdir / "examples" / "connections.yaml"
+    manifest.write_text(manifest.read_text().replace("    priority: 1\n", "").replace("    priority: 2\n", ""))
+    assert cli("apply", "-f", "examples/", "--auto-approve").exit_code == 0
+    code, rows, _ = doctor_json(cli)
+    assert code == 0
+    assert rows["sync_priority"]["status"] == "note"
+    assert rows["sync_priority"]["found"].startswith("MDOList/erpconnections gives no Rank for any of its 3 ERP connections")
+    assert rows["sync_endpoints"]["status"] == "pass"
+
+
 @pytest.mark.parametrize("status", [403, 401])
 def test_a_refused_summary_read_fails_its_row_and_says_what_to_do(intercepted: tuple[Cli, Interceptor], status: int):
     cli, interceptor = intercepted
