@@ -223,12 +223,12 @@ def test_a_fresh_tenant_notes_what_it_cannot_tell_yet_and_still_exits_0(canary_s
     assert code == 0
     assert rows["sync_priority"]["status"] == "note"
     assert rows["sync_priority"]["found"].startswith("no ERP connections yet")
-    assert "apply sends the priority order whenever it touches" in rows["sync_priority"]["fix"]
+    assert rows["sync_priority"]["fix"].startswith("if it does not, plan cannot compare sync.priority here")
     assert rows["sync_endpoints"]["status"] == "note"
     assert rows["sync_endpoints"]["found"] == "not checked: no ERP connection yet; run doctor again after the first apply"
     text = cli("doctor")
     assert text.exit_code == 0
-    assert "i Sync priority order readable" in text.stdout and "      note: plan cannot compare" in text.stdout
+    assert "i Sync priority order readable" in text.stdout and "      note: if it does not, plan cannot compare" in text.stdout
     assert "8 passed, 2 notes, 0 failed, 0 not checked.\nThis target is ready for reconcile plan." in text.stdout
 
 

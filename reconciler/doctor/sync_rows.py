@@ -33,7 +33,7 @@ async def sync_priority_row(client: CrmClient) -> Check:
             "sync_priority", SYNC_PRIORITY, "note",
             "no ERP connections yet, so it cannot tell whether this CRM reports the order (Rank); "
             "run doctor again after the first apply",
-            NOT_COMPARED + " until it does",
+            "if it does not, " + NOT_COMPARED,
         )
     ranked = sum(1 for rank in ranks.values() if rank > 0)
     if ranked:
