@@ -13,9 +13,8 @@ import httpx
 import pytest
 
 from _reliability import DEMO_TOKEN, emulator_process, write_requests
-from conftest import Cli, EmulatorServer, serve_in_thread, start_server, stop_server
+from conftest import Cli, EmulatorServer, served_cli, start_server, stop_server
 from reconciler.crm.client import CrmClient
-from reconciler.emulator.app import create_app
 from reconciler.emulator.auth import Credentials
 from test_documented_api import Interceptor
 
@@ -208,13 +207,8 @@ def test_an_older_server_without_get_all_connections_is_named(canary_server):
 def intercepted(workdir: Path, tmp_path: Path) -> Iterator[tuple[Cli, Interceptor]]:
     """The served emulator behind an Interceptor, for answers a real tenant may give."""
     interceptor = Interceptor()
-    server, thread, port = serve_in_thread(interceptor.wrap(create_app(tmp_path / "served.sqlite")))
-    running = EmulatorServer(url=f"http://127.0.0.1:{port}/", state_path=tmp_path / "served.sqlite", server=server)
-    running._thread = thread  # type: ignore[attr-defined]
-    try:
-        yield Cli(env={"SUPEROFFICE_URL": running.url, "SUPEROFFICE_TOKEN": DEMO_TOKEN}, server=running), interceptor
-    finally:
-        stop_server(running)
+    with served_cli(tmp_path / "served.sqlite", interceptor.wrap) as served:
+        yield served, interceptor
 
 
 def test_a_fresh_tenant_notes_what_it_cannot_tell_yet_and_still_exits_0(canary_server):
