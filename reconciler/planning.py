@@ -35,7 +35,11 @@ def snapshot_needs(desired: Desired) -> SnapshotNeeds:
             r.manifest.spec.connector for r in desired.resources if isinstance(r.manifest, QuoteConnection)
         ),
         sync={
-            name: SyncNeeds(tuple(sync.actors), tuple(a for a, spec in sync.actors.items() if spec.defaults is not None))
+            name: SyncNeeds(
+                tuple(sync.actors),
+                tuple(a for a, spec in sync.actors.items() if spec.defaults is not None),
+                tuple(a for a, spec in sync.actors.items() if spec.erpTabOrder),
+            )
             for name, sync in syncs.items()
         },
         sync_priority=any(sync.priority is not None for sync in syncs.values()),

@@ -133,13 +133,19 @@ class CrmClient:
         return self.http.parse("GET archive/ErpConnector", lambda: tuple(wire.connector_from_archive(r) for r in rows))
 
     async def get_archive(
-        self, provider: str, *, select: tuple[str, ...], entities: tuple[str, ...]
+        self, provider: str, *, select: tuple[str, ...], entities: tuple[str, ...] = (), where: str = ""
     ) -> list[Mapping[str, Json]]:
-        """Every row of an archive provider, following `odata.nextLink` pages."""
+        """Every row of an archive provider, following `odata.nextLink` pages.
+        `where` is the `$filter` restriction string; no `$entities` when none are named."""
         path = f"archive/{quote(provider, safe='')}"
         endpoint = f"GET {path}"
         rows: list[Mapping[str, Json]] = []
-        body = await self.http.get(path, params={"$select": ",".join(select), "$entities": ",".join(entities)})
+        params = {"$select": ",".join(select)}
+        if entities:
+            params["$entities"] = ",".join(entities)
+        if where:
+            params["$filter"] = where
+        body = await self.http.get(path, params=params)
         for _ in range(_MAX_ARCHIVE_PAGES):
             page, next_link = self.http.parse(endpoint, lambda: wire.archive_page(body, provider))
             rows += page

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from reconciler.crm import sync_wire
-from reconciler.crm.errors import CrmServerError
+from reconciler.crm.errors import CrmAuthError, CrmNotFoundError, CrmRequestError, CrmServerError
 from reconciler.crm.sync_live import LiveActorMapping, LiveDefault, LiveListMapping, LiveSyncConfig
 from reconciler.crm.wire import Json, mdo_items
 
@@ -89,29 +89,80 @@ async def get_priority_ranks(crm: CrmClient) -> dict[str, int]:
                       lambda: sync_wire.priority_ranks(list(mdo_items(body, "list erpconnections"))))
 
 
+# Ids per archive request: keeps the URL short (a 30-field actor is one request).
+RANK_IDS_PER_REQUEST = 100
+
+
+class RanksUnreadable(Exception):
+    """The CRM refused the archive read of the ERP-tab rank; the message says how."""
+
+
+async def get_field_ranks(crm: CrmClient, field_ids: Iterable[int]) -> dict[int, int | None]:
+    """ErpFieldId -> Rank (lowest shows first on the ERP tab; None = no rank). No ErpSync
+    method returns the rank of every field, so it is read from the database table ErpField
+    through archive Dynamic (docs/en/api/archive-providers/reference/dynamic.md,
+    docs/en/database/tables/erpfield.md). A refusal (400/403/404: the provider or the
+    table not open to this user) raises RanksUnreadable; other failures propagate."""
+    ids = sorted(set(field_ids))
+    chunks = [ids[i : i + RANK_IDS_PER_REQUEST] for i in range(0, len(ids), RANK_IDS_PER_REQUEST)]
+    try:
+        pages = await asyncio.gather(*(
+            crm.get_archive("dynamic", select=(sync_wire.FIELD_ID_COLUMN, sync_wire.RANK_COLUMN),
+                            where=f"{sync_wire.FIELD_ID_COLUMN} in ({','.join(map(str, chunk))})")
+            for chunk in chunks
+        ))
+    except (CrmRequestError, CrmAuthError, CrmNotFoundError) as refused:
+        raise RanksUnreadable(str(refused)) from None
+    ranks: dict[int, int | None] = {}
+    for rows in pages:
+        ranks.update(crm.http.parse("GET archive/dynamic", lambda rows=rows: sync_wire.field_ranks(rows)))
+    return {field_id: rank for field_id, rank in ranks.items() if field_id in ids}
+
+
+async def move_field(crm: CrmClient, connection_id: int, erp_actor: str, field_id: int, step: int) -> None:
+    """One place later (+1) or earlier (-1) on the ERP tab. Answers nothing (204), so
+    whether it took is seen only by reading the ranks again."""
+    await _call(crm, "MoveErpFieldItem",
+                {"ErpFieldId": field_id, "Direction": step, "ErpConnectionId": connection_id, "ErpActorType": erp_actor})
+
+
 async def read_sync_config(
-    crm: CrmClient, connection_id: int, actors: Iterable[str], actors_with_defaults: Iterable[str] = ()
+    crm: CrmClient, connection_id: int, actors: Iterable[str], actors_with_defaults: Iterable[str] = (),
+    actors_with_order: Iterable[str] = (),
 ) -> LiveSyncConfig:
-    """One mapping read per managed actor, one list-mapping read per connection, and one
-    default read per field of the actors whose defaults are managed - all at once, within
-    the client's concurrency bound."""
+    """One mapping read per managed actor, one list-mapping read per connection, one
+    default read per field of the actors whose defaults are managed, and one rank read
+    (archive Dynamic) for the fields of the actors whose ERP-tab order is managed - all
+    at once, within the client's concurrency bound."""
     wanted = list(actors)
     mappings, lists = await asyncio.gather(
         asyncio.gather(*(get_actor_mapping(crm, connection_id, a) for a in wanted)),
         get_list_mappings(crm, connection_id),
     )
     by_actor = dict(zip(wanted, mappings))
-    defaults: dict[str, dict[str, LiveDefault]] = {}
     jobs: list[tuple[str, Any]] = []
     for actor in actors_with_defaults:
         mapping = by_actor.get(actor)
         for f in mapping.fields if mapping else ():
             jobs.append((actor, get_default(crm, f.id)))
-    found = await asyncio.gather(*(job for _, job in jobs))
+    ordered = [f.id for a in actors_with_order for f in (by_actor[a].fields if by_actor.get(a) else ())]
+    found, (ranks, unreadable) = await asyncio.gather(
+        asyncio.gather(*(job for _, job in jobs)), _ranks_or_reason(crm, ordered))
+    defaults: dict[str, dict[str, LiveDefault]] = {}
     for (actor, _), default in zip(jobs, found):
         if default is not None:
             defaults.setdefault(actor, {})[default.key] = default
-    return LiveSyncConfig(connection_id=connection_id, actors=by_actor, lists=lists, defaults=defaults)
+    return LiveSyncConfig(connection_id=connection_id, actors=by_actor, lists=lists, defaults=defaults,
+                          ranks=ranks, ranks_unreadable=unreadable)
+
+
+async def _ranks_or_reason(crm: CrmClient, field_ids: list[int]) -> tuple[dict[int, int | None] | None, str]:
+    if not field_ids:
+        return None, ""
+    try:
+        return await get_field_ranks(crm, field_ids), ""
+    except RanksUnreadable as refused:
+        return None, str(refused)
 
 
 def ranks_by_connection(ranks: Mapping[str, int], guids: Mapping[int, str]) -> dict[int, int]:

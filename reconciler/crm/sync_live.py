@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -86,3 +87,17 @@ class LiveSyncConfig:
     actors: dict[str, LiveActorMapping | None] = field(default_factory=dict)  # None: not offered
     lists: tuple[LiveListMapping, ...] = ()
     defaults: dict[str, dict[str, LiveDefault]] = field(default_factory=dict)  # actor -> key -> default
+    # ERP-tab rank by ErpFieldId, for the actors whose erpTabOrder is managed; None: not
+    # read, or unreadable (then `ranks_unreadable` says why).
+    ranks: dict[int, int | None] | None = None
+    ranks_unreadable: str = ""
+
+
+def tab_order(mapping: LiveActorMapping, ranks: Mapping[int, int | None]) -> tuple[str, ...]:
+    """Every field key of the actor type in ERP-tab order: lowest rank first; a field
+    without a rank after the ranked ones; ties by ErpFieldId (the order they were cached)."""
+    def position(f: LiveFieldMapping) -> tuple[bool, int, int]:
+        rank = ranks.get(f.id)
+        return rank is None, rank or 0, f.id
+
+    return tuple(f.key for f in sorted(mapping.fields, key=position))

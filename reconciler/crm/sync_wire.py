@@ -136,6 +136,23 @@ def priority_ranks(items: list[Mapping[str, Json]]) -> dict[str, int]:
     return {_str(i, "ExtraInfo"): _int(i, "Rank") for i in items if _str(i, "ExtraInfo")}
 
 
+# ERP-tab rank through archive Dynamic: the dot syntax names database columns
+# (docs/en/database/tables/erpfield.md); the rows are keyed by the selected names.
+FIELD_ID_COLUMN = "erpfield.erpfield_id"
+RANK_COLUMN = "erpfield.Rank"
+
+
+def field_ranks(rows: list[Mapping[str, Json]]) -> dict[int, int | None]:
+    """ErpFieldId -> Rank from rows of archive Dynamic on table ErpField; None = no rank.
+    The id is the selected `erpfield.erpfield_id`, else the row's PrimaryKey (a string
+    in the vendor's examples)."""
+    ranks: dict[int, int | None] = {}
+    for row in rows:
+        field_id = _int(row, FIELD_ID_COLUMN) or _int(row, "PrimaryKey", required=True)
+        ranks[field_id] = None if get(row, RANK_COLUMN) in (None, "") else _int(row, RANK_COLUMN)
+    return ranks
+
+
 def summary_actor_types(obj: Json) -> tuple[str, ...]:
     o = expect_object(obj, "an ErpSyncConnectionSummary")
     actors = expect_array(get(o, "Actors") or [], "Actors")
