@@ -432,7 +432,7 @@ class Executor:
         at its next sync run."""
         self.ids[f"ErpConnection/{state.name}"] = current.id
         written = (await self._sync(current.id, state)).removeprefix("; ")
-        message = written or "mappings, list mappings and defaults already as the manifest says"
+        message = written or "mappings, list mappings, defaults and ERP-tab order already as the manifest says"
         activates = state.active and not current.active
 
         async def activate(order: PriorityOrder | None) -> Result:

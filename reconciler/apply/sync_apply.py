@@ -1,26 +1,31 @@
 """Apply an ERP connection's `sync` block, in the admin UI's order after the connection
 is saved and its fields are cached: mappings per actor type, then list mappings, then
-defaults. Every step starts from a fresh read (the CRM auto-maps fields on save) and
-writes only what differs, so a run killed halfway and run again finishes the job."""
+defaults, then the ERP-tab order. Every step starts from a fresh read (the CRM auto-maps
+fields on save) and writes only what differs, so a run killed halfway and run again
+finishes the job."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+from reconciler.apply.tab_moves import moves_to, wanted_tab_order
 from reconciler.crm.client import CrmClient
 from reconciler.crm.live import ListItem
 from reconciler.crm.sync_endpoints import (
+    RanksUnreadable,
     get_actor_mapping,
     get_default,
+    get_field_ranks,
     get_list_mappings,
     get_priority_ranks,
+    move_field,
     ranks_by_connection,
     save_actor_mapping,
     save_default,
     save_list_mappings,
     save_priorities,
 )
-from reconciler.crm.sync_live import LiveActorMapping, LiveDefault, LiveFieldMapping, LiveListMapping
+from reconciler.crm.sync_live import LiveActorMapping, LiveDefault, LiveFieldMapping, LiveListMapping, tab_order
 from reconciler.manifest.sync_models import SyncActor, SyncDefault, SyncSpec
 
 
@@ -50,7 +55,39 @@ async def apply_sync(client: CrmClient, connection_id: int, spec: SyncSpec) -> l
     for name, actor in spec.actors.items():
         if actor.defaults is not None and await _apply_defaults(client, mappings[name], actor):
             done.append(f"defaults of {name}")
+    for name, actor in spec.actors.items():
+        if actor.erpTabOrder:
+            done += await _apply_tab_order(client, mappings[name], actor.erpTabOrder)
     return done
+
+
+# Rounds of read-move-read before giving up: one is enough when a move is the adjacent
+# swap the admin UI's arrows make; more absorb another writer moving fields meanwhile.
+TAB_ORDER_ROUNDS = 3
+
+
+async def _apply_tab_order(client: CrmClient, mapping: LiveActorMapping, listed: list[str]) -> list[str]:
+    """Moves computed from a fresh read of the rank, then checked by reading it again.
+    ["ERP-tab order of X"] when fields moved."""
+    name = mapping.erp_actor
+    ids = {f.key: f.id for f in mapping.fields}
+    moved = False
+    for _ in range(TAB_ORDER_ROUNDS):
+        try:
+            ranks = await get_field_ranks(client, ids.values())
+        except RanksUnreadable:
+            if moved:
+                raise SyncFailed(f"moved fields on the ERP tab of {name}, then could not read the order back") from None
+            return []  # the plan says the order is not compared, and why
+        current = list(tab_order(mapping, ranks))
+        wanted = wanted_tab_order(current, listed)
+        if current == wanted:
+            return [f"ERP-tab order of {name}"] if moved else []
+        for key in moves_to(current, wanted):
+            await move_field(client, mapping.connection_id, name, ids[key], +1)
+        moved = True
+    raise SyncFailed(f"the ERP-tab order of {name} is still not as the manifest says after "
+                     f"{TAB_ORDER_ROUNDS} rounds of moves (is something else moving fields?)")
 
 
 def _wanted_mapping(mapping: LiveActorMapping, actor: SyncActor) -> LiveActorMapping:

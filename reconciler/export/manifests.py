@@ -130,6 +130,9 @@ class _Exporter:
         sync = self.live.sync.get(conn.id)
         if sync is not None:
             spec["sync"] = sync_block(sync, self.live.lists, self.live.sync_priority.get(conn.id))
+            if sync.ranks_unreadable:
+                self.notes.append(f"{ref}: no erpTabOrder exported: the CRM refused to read the rank "
+                                  f"({sync.ranks_unreadable})")
         return self._document("ErpConnection", conn.name, spec)
 
     def _quote(self, conn: LiveQuoteConnection, erp_names: Mapping[int, str]) -> ExportedResource | None:

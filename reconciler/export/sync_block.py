@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.crm.live import ListItem
-from reconciler.crm.sync_live import LiveActorMapping, LiveDefault, LiveSyncConfig
+from reconciler.crm.sync_live import LiveActorMapping, LiveDefault, LiveSyncConfig, tab_order
 
 
 def sync_block(config: LiveSyncConfig, crm_lists: Mapping[str, tuple[ListItem, ...]], priority: int | None) -> dict[str, Any]:
@@ -31,6 +31,11 @@ def _actor(name: str, mapping: LiveActorMapping, config: LiveSyncConfig,
     defaults = _defaults(config.defaults.get(name, {}))
     if defaults:
         actor["defaults"] = defaults
+    if config.ranks is not None:
+        # Only the fields the ERP tab shows: the rank of the others matters nowhere.
+        shown = [key for key in tab_order(mapping, config.ranks) if mapping.field(key).erp_tab]  # type: ignore[union-attr]
+        if len(shown) > 1:
+            actor["erpTabOrder"] = shown
     return actor
 
 

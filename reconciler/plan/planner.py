@@ -397,12 +397,11 @@ class _Planner:
         desired = replace(desired, sync=desired_sync(sync, live_sync_config, wanted_rank), sync_spec=sync)
         if live_state is not None:
             live_state = replace(live_state, sync=live_sync(sync, live_sync_config, self.live.lists, live_rank))
-        for actor, spec in sync.actors.items():
-            if spec.erpTabOrder:
-                self.warnings.append(
-                    f"ErpConnection/{resource.name}: sync.actors.{actor}.erpTabOrder is checked but not compared "
-                    "or applied yet: no documented API reads the ERP-tab rank back, so the plan cannot know the "
-                    "current order; set the order in the admin client (Rank fields)")
+        if live_sync_config is not None and live_sync_config.ranks_unreadable:
+            self.warnings.append(
+                f"ErpConnection/{resource.name}: sync erpTabOrder is not compared and apply leaves the ERP-tab "
+                f"order as it is: the CRM refused to read the rank ({live_sync_config.ranks_unreadable}); "
+                "reconcile doctor shows whether this user may read archive Dynamic")
         return desired, live_state
 
     def _quote_connection(self, resource: DesiredResource) -> Change:

@@ -1,6 +1,7 @@
 """An ERP connection's sync configuration in comparable form: both the manifest's `sync`
 block and what the CRM has become flat `path -> value` maps (e.g.
-`Customer.VATNO.direction -> "toCrm"`), limited to what the manifest manages, so the
+`Customer.VATNO.direction -> "toCrm"`; `Customer.erpTabOrder -> ("CREDITLIMIT", "BALANCE")`,
+the listed fields in the order the CRM ranks them), limited to what the manifest manages, so the
 plan diffs them field by field. A field that is unmapped, hidden or has no default
 has no entries at all."""
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from reconciler.crm.live import ListItem
-from reconciler.crm.sync_live import LiveActorMapping, LiveDefault, LiveSyncConfig
+from reconciler.crm.sync_live import LiveActorMapping, LiveDefault, LiveSyncConfig, tab_order
 from reconciler.manifest.sync_models import SyncActor, SyncDefault, SyncSpec
 
 Flat = dict[str, object]
@@ -22,6 +23,9 @@ def desired_sync(spec: SyncSpec, live: LiveSyncConfig | None, priority: int | No
     for actor_name, actor in spec.actors.items():
         mapping = live.actors.get(actor_name) if live else None
         flat.update(_desired_actor(actor_name, actor, mapping))
+        # Compared only where the rank could be read (a new connection has none to read yet).
+        if actor.erpTabOrder and (live is None or live.ranks is not None):
+            flat[f"{actor_name}.erpTabOrder"] = tuple(actor.erpTabOrder)
     return flat
 
 
@@ -69,6 +73,9 @@ def live_sync(spec: SyncSpec, live: LiveSyncConfig | None, crm_lists: Mapping[st
         if actor.defaults is not None:
             for key, default in sorted(live.defaults.get(name, {}).items()):
                 flat.update(_default_entries(f"{name}.defaults.{key}", _live_default(default)))
+        if actor.erpTabOrder and live.ranks is not None:
+            listed = set(actor.erpTabOrder)
+            flat[f"{name}.erpTabOrder"] = tuple(k for k in tab_order(mapping, live.ranks) if k in listed)
     return flat
 
 
