@@ -18,7 +18,14 @@ from reconciler.crm.client import CrmClient
 from reconciler.crm.http import ProbeAnswer
 from reconciler.crm.errors import CrmError, CrmUnavailableError
 from reconciler.doctor.row import Check, refusal
-from reconciler.doctor.sync_rows import SYNC_ENDPOINTS, SYNC_PRIORITY, sync_endpoints_row, sync_priority_row
+from reconciler.doctor.sync_rows import (
+    ERP_TAB_ORDER,
+    SYNC_ENDPOINTS,
+    SYNC_PRIORITY,
+    erp_tab_order_row,
+    sync_endpoints_row,
+    sync_priority_row,
+)
 
 ENDPOINT = "Endpoint is current (no redirect)"
 CREDENTIALS = "Credentials accepted"
@@ -42,7 +49,7 @@ async def run_checks(client: CrmClient, *, description: str, auth_hint: str) -> 
     later: list[tuple[str, str]] = [
         ("erpsync", ERPSYNC), ("quote", QUOTE), ("users", USERS), ("archives", ARCHIVES),
         ("get_all_connections", GET_ALL_CONNECTIONS), ("connector_urls", CONNECTOR_URLS),
-        ("sync_priority", SYNC_PRIORITY), ("sync_endpoints", SYNC_ENDPOINTS),
+        ("sync_priority", SYNC_PRIORITY), ("sync_endpoints", SYNC_ENDPOINTS), ("erp_tab_order", ERP_TAB_ORDER),
     ]
     if endpoint.status != "pass" or credentials.status != "pass":
         why = "the endpoint is not current" if endpoint.status != "pass" else "the credentials were not accepted"
@@ -66,9 +73,10 @@ async def run_checks(client: CrmClient, *, description: str, auth_hint: str) -> 
             Check("connector_urls", CONNECTOR_URLS, "skip", skipped),
             priority,
             Check("sync_endpoints", SYNC_ENDPOINTS, "skip", skipped),
+            Check("erp_tab_order", ERP_TAB_ORDER, "skip", skipped),
         ]
     rows += await asyncio.gather(_get_all_connections(client), _connector_urls(client))
-    return rows + [priority, await sync_endpoints_row(client)]
+    return rows + [priority, *await asyncio.gather(sync_endpoints_row(client), erp_tab_order_row(client))]
 
 
 # -- endpoint and credentials ----------------------------------------------------

@@ -20,7 +20,7 @@ class JsonCheck(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     check: str = Field(description="A stable key: endpoint, credentials, erpsync, quote, users, archives, "
-                                   "get_all_connections, connector_urls, sync_priority, sync_endpoints; with the system user flow also "
+                                   "get_all_connections, connector_urls, sync_priority, sync_endpoints, erp_tab_order; with the system user flow also "
                                    "credential_kind and exchange (first), ticket_life and host (last).")
     title: str
     status: Literal["pass", "fail", "skip", "note"] = Field(

@@ -1,15 +1,23 @@
 """Doctor rows for sync configuration: whether this tenant reports the sync priority
-order, and whether the sync configuration reads answer. Read-only like every row."""
+order, whether the sync configuration reads answer, and whether the ERP-tab rank can be
+read. Read-only like every row."""
 
 from __future__ import annotations
 
 from reconciler.crm.client import CrmClient
 from reconciler.crm.errors import CrmError
-from reconciler.crm.sync_endpoints import get_actor_mapping, get_actor_types, get_priority_ranks
+from reconciler.crm.sync_endpoints import (
+    RanksUnreadable,
+    get_actor_mapping,
+    get_actor_types,
+    get_field_ranks,
+    get_priority_ranks,
+)
 from reconciler.doctor.row import Check, refusal
 
 SYNC_PRIORITY = "Sync priority order readable"
 SYNC_ENDPOINTS = "Sync configuration reads answer"
+ERP_TAB_ORDER = "ERP-tab order readable"
 
 NOT_COMPARED = (
     "plan cannot compare sync.priority here (it says so in a note) and apply sends the priority order "
@@ -78,6 +86,43 @@ async def sync_endpoints_row(client: CrmClient) -> Check:
         "sync_endpoints", SYNC_ENDPOINTS, "pass",
         f"GetErpSyncConnectionSummary and GetActorTypeMapping ({actor_types[0]}) answer for {first.name}",
     )
+
+
+TAB_ORDER_NOT_COMPARED = (
+    "plan cannot compare sync erpTabOrder here (it says so in a note) and apply leaves the ERP-tab order "
+    "as it is; the rank is read through archive Dynamic (table ErpField), which the user behind the "
+    "credentials must be allowed to use"
+)
+
+
+async def erp_tab_order_row(client: CrmClient) -> Check:
+    """One rank read (archive Dynamic, table ErpField) for the fields of the first ERP
+    connection's first actor type: what plan reads when a manifest sets erpTabOrder."""
+    try:
+        connections = await client.get_all_connections(include_deleted=False, with_config=False)
+        first = min(connections, key=lambda c: c.id) if connections else None
+        actor_types = await get_actor_types(client, first.id) if first else ()
+        mapping = await get_actor_mapping(client, first.id, actor_types[0]) if first and actor_types else None
+    except CrmError as error:
+        return Check("erp_tab_order", ERP_TAB_ORDER, "skip",
+                     f"not checked: the sync configuration could not be read ({refusal(error)})")
+    if first is None or mapping is None or not mapping.fields:
+        why = "no ERP connection yet" if first is None else f"{first.name} has no ERP fields cached yet"
+        return Check("erp_tab_order", ERP_TAB_ORDER, "note", f"not checked: {why}; run doctor again after the first apply")
+    where = f"the {len(mapping.fields)} {mapping.erp_actor} fields of {first.name}"
+    try:
+        ranks = await get_field_ranks(client, [f.id for f in mapping.fields])
+    except RanksUnreadable as refused:
+        return Check("erp_tab_order", ERP_TAB_ORDER, "note", f"archive Dynamic refused: {refused}", TAB_ORDER_NOT_COMPARED)
+    except CrmError as error:
+        return Check("erp_tab_order", ERP_TAB_ORDER, "fail", f"archive Dynamic: {refusal(error)}",
+                     "plan reads it when a manifest sets erpTabOrder; try again later")
+    ranked = sum(1 for rank in ranks.values() if rank is not None)
+    if ranked:
+        return Check("erp_tab_order", ERP_TAB_ORDER, "pass",
+                     f"archive Dynamic gives the Rank of {ranked} of {where}; plan compares erpTabOrder")
+    return Check("erp_tab_order", ERP_TAB_ORDER, "note",
+                 f"archive Dynamic answers but gives no Rank for {where}", TAB_ORDER_NOT_COMPARED)
 
 
 USED_BY = {
