@@ -1,6 +1,6 @@
 """What sync configuration costs: a tenant whose ERP connections all manage a full
 `sync` block (default 200 connections x 4 actor types x 30 fields, a list mapping
-per actor, defaults for Customer, a priority each). Measures, at each simulated
+and an ERP-tab order per actor, defaults for Customer, a priority each). Measures, at each simulated
 latency, the first `apply` (connections registered, sync not configured yet) and then
 a no-change `plan`: HTTP requests and wall time, each in its own process against a
 served emulator.
@@ -69,6 +69,8 @@ def sync_block(i: int, fields: int) -> dict[str, Any]:
         actor: dict[str, Any] = {
             "enabled": True,
             "fields": {**mapped, **shown, "CLASS": {"crmField": f"{prefix}/category", "direction": "both"}},
+            # The first two ERP-tab fields swapped: one move per actor on the first apply.
+            "erpTabOrder": [*list(shown)[1::-1], *list(shown)[2:]],
             "lists": {"CLASS": {k: f"Category {n}" for n, k in enumerate(CLASSES, start=1)}},
         }
         if erp == "Customer":

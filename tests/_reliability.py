@@ -237,10 +237,22 @@ class Runner:
     def run(self, *args: str) -> tuple[int, str]:
         return self.finish(*self.start(*args))
 
-    def apply_killed(self, manifests: Path, *, after_lines: int | None = None, after_s: float | None = None) -> bool:
+    def requests_to(self, path: str) -> int:
+        """How many requests the emulator has had for `path` (e.g. /api/v1/Agents/ErpSync/MoveErpFieldItem)."""
+        counts = httpx.get(self.emulator.url + "_emulator/requests", timeout=10).json()["by_path"]
+        return int(counts.get(path, 0))
+
+    def apply_killed(
+        self, manifests: Path, *, after_lines: int | None = None, after_s: float | None = None,
+        after_requests: tuple[str, int] | None = None,
+    ) -> bool:
         """Start an apply and SIGKILL it once it has printed its plan and then
-        `after_lines` progress lines, or after `after_s` seconds; True if it was
+        `after_lines` progress lines, or after `after_s` seconds, or once the emulator
+        has had `n` more requests to `path` (`after_requests=(path, n)`); True if it was
         still running when killed."""
+        if after_requests is not None:
+            path, more = after_requests
+            after_requests = (path, self.requests_to(path) + more)
         self.runs += 1
         log = self.work / f"run-{self.runs}.log"
         process = self._start(["apply", "-f", str(manifests), "--auto-approve"], log)
@@ -253,6 +265,8 @@ class Runner:
                     if planned and sum(1 for line in lines if line.lstrip()[:1] in PROGRESS_MARKS) >= after_lines:
                         break
                 elif after_s is not None and time.monotonic() - started >= after_s:
+                    break
+                elif after_requests is not None and self.requests_to(after_requests[0]) >= after_requests[1]:
                     break
                 if time.monotonic() - started > 120:
                     raise AssertionError("apply did not finish within 120 s")

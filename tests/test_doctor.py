@@ -20,7 +20,7 @@ from test_documented_api import Interceptor
 
 CANARY = "canary-doctor-token-7d1e"
 ALL = ["endpoint", "credentials", "erpsync", "quote", "users", "archives", "get_all_connections", "connector_urls",
-       "sync_priority", "sync_endpoints"]
+       "sync_priority", "sync_endpoints", "erp_tab_order"]
 
 
 def doctor_json(cli: Cli, *extra: str) -> tuple[int, dict[str, dict[str, str]], str]:
@@ -56,12 +56,14 @@ def test_all_green_against_the_emulator(cli: Cli):
     assert result.exit_code == 0
     assert "✓ ErpSync agent reachable" in result.stdout
     assert "✓ Connectors answer TestConnectorUrl   2 answer: Tripletex, Visma.net" in result.stdout
-    assert "10 passed, 0 failed, 0 not checked.\nThis target is ready for reconcile plan." in result.stdout
+    assert "11 passed, 0 failed, 0 not checked.\nThis target is ready for reconcile plan." in result.stdout
     # examples/ sets sync.priority, so apply saved an order and every connection has a Rank.
     assert rows["sync_priority"]["found"] == (
         "MDOList/erpconnections gives a Rank (3 of 3 ERP connections ranked); plan compares sync.priority"
     )
     assert rows["sync_endpoints"]["found"].startswith("GetErpSyncConnectionSummary and GetActorTypeMapping (")
+    assert rows["erp_tab_order"]["found"] == (
+        "archive Dynamic gives the Rank of 12 of the 12 Customer fields of Visma Sandbox; plan compares erpTabOrder")
 
 
 def test_deleted_rows_are_counted_in_the_archives_row(cli: Cli):
@@ -220,10 +222,12 @@ def test_a_fresh_tenant_notes_what_it_cannot_tell_yet_and_still_exits_0(canary_s
     assert rows["sync_priority"]["fix"].startswith("if it does not, plan cannot compare sync.priority here")
     assert rows["sync_endpoints"]["status"] == "note"
     assert rows["sync_endpoints"]["found"] == "not checked: no ERP connection yet; run doctor again after the first apply"
+    assert rows["erp_tab_order"]["status"] == "note"
+    assert rows["erp_tab_order"]["found"] == "not checked: no ERP connection yet; run doctor again after the first apply"
     text = cli("doctor")
     assert text.exit_code == 0
     assert "i Sync priority order readable" in text.stdout and "      note: if it does not, plan cannot compare" in text.stdout
-    assert "8 passed, 2 notes, 0 failed, 0 not checked.\nThis target is ready for reconcile plan." in text.stdout
+    assert "8 passed, 3 notes, 0 failed, 0 not checked.\nThis target is ready for reconcile plan." in text.stdout
 
 
 def test_connections_without_a_rank_are_a_note_saying_the_priority_is_not_compared(
@@ -257,6 +261,22 @@ def test_the_emulator_before_any_priority_order_was_saved_notes_that_it_is_not_c
     assert rows["sync_priority"]["status"] == "note"
     assert rows["sync_priority"]["found"].startswith("MDOList/erpconnections gives no Rank for any of its 3 ERP connections")
     assert rows["sync_endpoints"]["status"] == "pass"
+
+
+def test_a_crm_that_refuses_archive_dynamic_gets_a_note_that_erp_tab_order_is_not_compared(
+    intercepted: tuple[Cli, Interceptor],
+):
+    cli, interceptor = intercepted
+    assert cli("apply", "-f", "examples/", "--auto-approve").exit_code == 0
+    interceptor.answers["/api/v1/archive/dynamic"] = (
+        403, {"Error": True, "ErrorType": "SoAccessDeniedException", "ErrorMessage": "No access to Dynamic"})
+    code, rows, _ = doctor_json(cli)
+    assert code == 0, rows  # a limit on one feature, not a tenant that is not ready
+    row = rows["erp_tab_order"]
+    assert row["status"] == "note"
+    assert row["found"].startswith("archive Dynamic refused: CRM request GET archive/dynamic ")
+    assert "(HTTP 403)" in row["found"] and "No access to Dynamic" in row["found"]
+    assert row["fix"].startswith("plan cannot compare sync erpTabOrder here (it says so in a note) and apply leaves")
 
 
 @pytest.mark.parametrize("status", [403, 401])

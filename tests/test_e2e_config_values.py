@@ -32,7 +32,7 @@ def test_integer_config_values_out_of_range_or_not_ascii_are_refused_at_their_li
     for written, message in REFUSED:
         result = plan_with_batch_size(cli, workdir, written)
         assert result.exit_code == 1, (written, result.output)
-        assert "examples/connections.yaml:86:" in result.stderr, written
+        assert "examples/connections.yaml:87:" in result.stderr, written
         assert f"ErpConnection/Visma Sandbox: {message}" in result.stderr, result.stderr
         assert "Traceback" not in result.output
 

@@ -108,7 +108,7 @@ def test_unknown_user_is_an_error_with_the_manifest_location(cli: Cli, workdir):
     manifest.write_text(manifest.read_text().replace("users: [ADM, AHO]", "users: [ADM, AHX]"))
     result = cli("plan", "-f", "examples/")
     assert result.exit_code == 1
-    assert "examples/connections.yaml:79:18:" in result.stderr
+    assert "examples/connections.yaml:80:18:" in result.stderr
     assert "ErpConnection/Visma Sandbox: unknown user 'AHX' (did you mean 'AHO'?)" in result.stderr
     assert "Traceback" not in result.output
 

@@ -126,7 +126,7 @@ def test_validate_and_plan_agree_about_ignored_names(cli: Cli, workdir: Path):
     planned = cli("plan", "-f", "examples/")
     assert validated.exit_code == planned.exit_code == 1
     assert expected in validated.stderr and expected in planned.stderr
-    assert "examples/connections.yaml:73:" in validated.stderr and "examples/connections.yaml:73:" in planned.stderr
+    assert "examples/connections.yaml:74:" in validated.stderr and "examples/connections.yaml:74:" in planned.stderr
 
 
 def _leave_copies_of_a_killed_apply(cli: Cli) -> None:

@@ -113,9 +113,8 @@ def test_validate_reports_the_sync_rules_that_need_no_crm_as_plan_does(embedded_
     text = manifest.read_text()
     for old, new in (
         ("BALANCE:     {erpTab: true}", "BALANCE:     {direction: toCrm}"),  # a direction without crmField
-        ('        defaults:\n          PAYTERMS: {value: "30", askUser: true}',
-         "        erpTabOrder: [CREDITLIMIT, CREDITLIMIT]\n"
-         "        defaults:\n          PAYTERMS: {mandatory: true}"),  # mandatory with nothing to fill in
+        ("erpTabOrder: [BALANCE, CREDITLIMIT]", "erpTabOrder: [CREDITLIMIT, CREDITLIMIT]"),
+        ('PAYTERMS: {value: "30", askUser: true}', "PAYTERMS: {mandatory: true}"),  # mandatory with nothing to fill in
         ("priority: 2", "priority: 1"),  # the same priority as Visma Production
     ):
         assert text.count(old) == 1, old

@@ -104,7 +104,7 @@ def test_an_apply_that_changes_the_priorities_says_so_in_its_output_and_its_repo
     assert result.exit_code == 0, result.output
     assert recorder.paths().count(SAVE_ORDER) == 1
     for name in ("Visma Production", "Tripletex Norway"):  # only their priority changed
-        assert (f"✓ ~ ErpConnection/{name}: mappings, list mappings and defaults already as the manifest says; "
+        assert (f"✓ ~ ErpConnection/{name}: mappings, list mappings, defaults and ERP-tab order already as the manifest says; "
                 "sync priority order saved\n") in result.stdout, result.stdout
     report = json.loads(report_path.read_text())
     messages = {c["name"]: c["message"] for c in report["changes"]}

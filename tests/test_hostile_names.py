@@ -31,7 +31,7 @@ def test_control_characters_in_a_name_are_refused_with_file_line(embedded_cli: C
     for command in (("validate",), ("plan",)):
         result = embedded_cli(*command, "-f", "examples/")
         assert result.exit_code == 1
-        assert f"examples/connections.yaml:73:3: ErpConnection/Visma\\" in result.stderr
+        assert f"examples/connections.yaml:74:3: ErpConnection/Visma\\" in result.stderr
         assert f"metadata.name contains the control character {char}" in result.stderr
         assert f"examples/connections.yaml:26:3: ErpConnection/Visma Production: spec.description contains " \
                f"the control character {char}" in result.stderr

@@ -24,9 +24,9 @@ def test_doctor_checks_every_target_and_names_the_one_that_is_not_ready(tenants:
     rows = {line.split()[0]: line.split()[1] for line in result.output.splitlines()
             if line.strip().startswith("customer-")}
     assert rows == {"customer-a": "ready", "customer-b": "not"}
-    # A fresh tenant has no ERP connection: its two sync rows are notes, and it is still ready.
+    # A fresh tenant has no ERP connection: its three sync rows are notes, and it is still ready.
     counts = next(line.split()[2:6] for line in result.output.splitlines() if line.strip().startswith("customer-a"))
-    assert counts == ["8", "2", "0", "0"]
+    assert counts == ["8", "3", "0", "0"]
     header = next(line for line in result.output.splitlines() if line.strip().startswith("Target "))
     assert header.split()[:7] == ["Target", "Result", "passed", "notes", "failed", "not", "checked"]
     assert "Exit 1: not ready: customer-b." in result.output

@@ -1,10 +1,12 @@
 """Sync configuration under kills and concurrency: an apply of sync changes SIGKILLed at
-random points and run again finishes the job; two applies of sync changes at once leave
-a CRM that the next apply brings to the manifests ("No changes" after it)."""
+random points (also halfway through the ERP-tab moves) and run again finishes the job;
+two applies of sync changes at once leave a CRM that the next apply brings to the
+manifests ("No changes" after it)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import random
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -15,9 +17,13 @@ pytestmark = pytest.mark.slow  # see docs/development.md
 
 SLOW = {"latency_ms": 30, "jitter_ms": 50, "fault_seed": 3}
 CONNECTIONS = 6
+MOVE = "/api/v1/Agents/ErpSync/MoveErpFieldItem"
+# The Customer fields of the Visma.net connector, in the connector's rank order.
+CUSTOMER_FIELDS = ("NUMBER", "NAME", "VATNO", "PHONE", "EMAIL", "POSTALZIP", "POSTALCITY", "COUNTRY",
+                   "CATEGORY", "PAYTERMS", "CREDITLIMIT", "BALANCE")
 
 
-def sync_manifests(directory: Path, version: int) -> Path:
+def sync_manifests(directory: Path, version: int, tab_order: Sequence[str] = ()) -> Path:
     docs = ["apiVersion: erp-reconciler/v1\nkind: SyncConnector\nmetadata:\n  name: Visma.net\n"
             "spec:\n  url: https://connectors.example.com/visma\n"]
     for n in range(CONNECTIONS):
@@ -50,6 +56,7 @@ spec:
           PHONE: {{crmField: contact/phone, direction: {"toErp" if version == 2 else "none"}}}
           CATEGORY: {{crmField: contact/category, direction: both}}
           BALANCE: {{erpTab: true}}
+        {f"erpTabOrder: [{', '.join(tab_order)}]" if tab_order else ""}
         defaults:
           PAYTERMS: {payterms}
         lists:
@@ -93,3 +100,20 @@ def test_two_applies_of_sync_changes_at_once_then_the_next_apply_converges(runne
         code, output = runner.finish(process, log)
         assert "Traceback" not in output, output
     runner.assert_a_clean_apply_converges(v2)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_an_apply_killed_halfway_through_the_erp_tab_moves_then_rerun_converges(runner: Runner, seed: int) -> None:
+    v1 = sync_manifests(runner.work / "v1", 1, CUSTOMER_FIELDS)
+    reversed_order = sync_manifests(runner.work / "v2", 1, CUSTOMER_FIELDS[::-1])  # 66 one-place moves each
+    code, output = runner.run("apply", "-f", str(v1), "--auto-approve")
+    assert code == 0, output
+    rng = random.Random(seed)
+    runner.emulator.set_faults(**SLOW)
+    for _ in range(2):
+        runner.apply_killed(reversed_order, after_requests=(MOVE, rng.randint(5, 120)))
+    assert runner.kills >= 1, "no apply was killed during the moves"
+    runner.emulator.set_faults()
+    code, output = runner.run("plan", "-f", str(reversed_order), "--detailed-exitcode")
+    assert code == 2 and "erpTabOrder" in output, output  # the kills left a partial order
+    runner.assert_a_clean_apply_converges(reversed_order)

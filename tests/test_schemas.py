@@ -41,7 +41,7 @@ def test_doctor_reports_are_valid_against_the_published_schema(embedded_cli: Cli
     validator = jsonschema.Draft202012Validator(json.loads((SCHEMAS / "doctor.schema.json").read_text()))
     fresh = json.loads(embedded_cli("doctor", "-o", "json").stdout)
     validator.validate(fresh)
-    assert fresh["version"] == 1 and len(fresh["checks"]) == 10
+    assert fresh["version"] == 1 and len(fresh["checks"]) == 11
     # A fresh tenant has no ERP connection yet: its sync rows are notes, which the schema allows.
     assert {c["status"] for c in fresh["checks"]} == {"pass", "note"} and fresh["passed"] is True
 

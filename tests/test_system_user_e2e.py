@@ -324,7 +324,7 @@ def test_a_refusal_that_echoes_a_secret_is_shown_masked():
 
 SIGN_IN = ["credential_kind", "exchange"]
 COMMON = ["endpoint", "credentials", "erpsync", "quote", "users", "archives", "get_all_connections", "connector_urls",
-          "sync_priority", "sync_endpoints"]
+          "sync_priority", "sync_endpoints", "erp_tab_order"]
 
 
 def test_doctor_shows_how_the_system_user_signs_in(su_cli: Cli, server: EmulatorServer):
