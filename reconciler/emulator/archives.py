@@ -1,8 +1,9 @@
 """Archive providers: `GET /api/v1/archive/{provider}` (an OData "slim" response).
 
-Only the three providers the ERP tooling needs: AllUsers, ErpConnector and
+Only the providers the ERP tooling needs: AllUsers, ErpConnector and
 QuoteConnection (docs/en/api/archive-providers/reference/allusers.md,
-erpconnector.md, quoteconnection.md). Each row is `{PrimaryKey, EntityName,
+erpconnector.md, quoteconnection.md), and Dynamic for the ERP sync tables
+(dynamic_archive.py, which pages the same way). Each row is `{PrimaryKey, EntityName,
 <selected columns>}` (docs/en/api/reference/restful/rest/Archive/v1Archive_GetArchive_GET.md).
 
 Strict where the documents allow it: a column or entity a provider does not
@@ -14,7 +15,7 @@ columns the emulator has no data for answer null. Pages hold at most
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -22,6 +23,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
+from reconciler.emulator import dynamic_archive
 from reconciler.emulator.context import Emulator
 from reconciler.emulator.store import list_connectors, list_quotes
 from reconciler.emulator.wire import BadRequest, error_response, json_response, lookup
@@ -126,15 +128,24 @@ def _names(raw: str | None, known: tuple[str, ...], what: str, provider: str) ->
 
 
 async def archive(emu: Emulator, request: Request, provider_name: str) -> Response:
+    query = request.query_params
+    if provider_name.lower() == dynamic_archive.NAME:
+        dynamic, keys = await dynamic_archive.dynamic_rows(emu, query)
+        return _page(request, dynamic, keys)
     provider = PROVIDERS.get(provider_name.lower())
     if provider is None:
         return error_response(404, "SoNotFoundException", f"Archive provider '{provider_name}' not found")
-    query = request.query_params
     select = _names(lookup(query, "$select")[1], provider.columns, "column", provider.name) or list(provider.columns)
     entities = set(_names(lookup(query, "$entities")[1], provider.entities, "entity", provider.name))
-    skip = _int_query(query, "$skip")
     rows = [r for r in await provider.rows(emu) if r[1] in (entities or set(provider.default_entities))]
     rows.sort(key=lambda r: r[0])
+    return _page(request, rows, select)
+
+
+def _page(request: Request, rows: Sequence[tuple[int | str, str, Mapping[str, Any]]], columns: list[str]) -> Response:
+    """One page of `rows` (already in order) with the `columns` of each, linking the next page."""
+    query = request.query_params
+    skip = _int_query(query, "$skip")
     page = rows[skip : skip + PAGE_SIZE]
     next_link = None
     if skip + PAGE_SIZE < len(rows):
@@ -146,7 +157,7 @@ async def archive(emu: Emulator, request: Request, provider_name: str) -> Respon
             "odata.metadata": f"{base}api/v1/archive/$metadata",
             "odata.nextLink": next_link,
             "value": [
-                {"PrimaryKey": key, "EntityName": entity, **{c: values.get(c) for c in select}}
+                {"PrimaryKey": key, "EntityName": entity, **{c: values.get(c) for c in columns}}
                 for key, entity, values in page
             ],
         }
