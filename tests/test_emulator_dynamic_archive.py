@@ -179,9 +179,10 @@ def test_a_select_the_emulator_cannot_read_is_a_400_that_says_why(http: httpx.Cl
     assert message in refused(dynamic(http, select))
 
 
-def test_a_missing_select_and_entities_are_400s(http: httpx.Client) -> None:
+def test_a_missing_select_and_entities_with_a_value_are_400s(http: httpx.Client) -> None:
     assert "needs $select" in refused(http.get("api/v1/archive/dynamic"))
     assert "has no entities" in refused(dynamic(http, "erpfield.Rank", **{"$entities": "erpfield"}))
+    assert ok(dynamic(http, "erpfield.Rank", **{"$entities": ""}))["value"] == []  # empty is as if left out
 
 
 @pytest.mark.parametrize("filter, message", [
