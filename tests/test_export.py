@@ -81,6 +81,8 @@ def test_export_of_the_applied_examples_plans_back_to_no_changes(cli: Cli, workd
     assert production["actors"]["Customer"]["fields"]["NUMBER"] == {"crmField": "contact/number1", "direction": "toCrm"}
     assert production["actors"]["Customer"]["lists"]["CATEGORY"] == {"A": "Key account", "B": "Customer", "C": None}
     assert production["actors"]["Customer"]["defaults"] == {"PAYTERMS": {"value": "30", "askUser": True}}
+    # The ERP-tab fields in the order the CRM ranks them (apply put the balance first).
+    assert production["actors"]["Customer"]["erpTabOrder"] == ["BALANCE", "CREDITLIMIT"]
 
     planned = plan_back(cli, secret_env(cli, result.stdout), "exported/")
     assert planned.exit_code == 0, planned.output

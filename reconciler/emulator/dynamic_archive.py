@@ -2,7 +2,7 @@
 (`GET /api/v1/archive/dynamic?$select=erpfield.erpfield_id,erpfield.Rank&$filter=...`).
 
 Vendor docs (SuperOfficeDocs/superoffice-docs): docs/en/api/archive-providers/reference/dynamic.md
-and docs/en/api/netserver/search/odata/dynamic-provider.md. As in the vendor's examples,
+and docs/en/api/search/odata/dynamic-provider.md. As in the vendor's examples,
 each row is keyed by the `$select` strings as sent and `PrimaryKey` is a string; the
 EntityName is the table's name. Only the ERP sync tables are held (dynamic_tables.py);
 the filter subset is dynamic_filter.py. The provider has no entities, so `$entities`

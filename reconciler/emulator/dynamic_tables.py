@@ -2,7 +2,7 @@
 that names their columns (`table.field`).
 
 Vendor docs (SuperOfficeDocs/superoffice-docs): the dot syntax is
-docs/en/api/netserver/search/odata/dynamic-provider.md (uid rest_api_search_dynamic);
+docs/en/api/search/odata/dynamic-provider.md;
 the columns are those of docs/en/database/tables/erpfield.md and
 erpconnectionactortype.md, spelt as there and matched without regard to case.
 
