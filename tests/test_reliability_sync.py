@@ -89,12 +89,14 @@ def test_sync_changes_killed_at_random_points_then_rerun_converges(runner: Runne
 
 
 def test_two_applies_of_sync_changes_at_once_then_the_next_apply_converges(runner: Runner) -> None:
-    v1 = sync_manifests(runner.work / "v1", 1)
-    v2 = sync_manifests(runner.work / "v2", 2)
+    # Version 2 also reverses the ERP tab: both applies move the same fields at once.
+    v1 = sync_manifests(runner.work / "v1", 1, CUSTOMER_FIELDS)
+    v2 = sync_manifests(runner.work / "v2", 2, CUSTOMER_FIELDS[::-1])
     code, output = runner.run("apply", "-f", str(v1), "--auto-approve")
     assert code == 0, output
     runner.emulator.set_faults(**SLOW)
-    # Both start from v1 and write the same sync changes, interleaved.
+    # Both start from v1 and write the same sync changes, interleaved; the moves of one
+    # can spoil the other's (each checks its result and may give up: not a traceback).
     started = [runner.start("apply", "-f", str(v2), "--auto-approve") for _ in range(2)]
     for process, log in started:
         code, output = runner.finish(process, log)
