@@ -123,8 +123,8 @@ async def get_field_ranks(crm: CrmClient, field_ids: Iterable[int]) -> dict[int,
 async def move_field(crm: CrmClient, connection_id: int, erp_actor: str, field_id: int, step: int) -> None:
     """One place later (+1) or earlier (-1) on the ERP tab. Answers nothing (204), so
     whether it took is seen only by reading the ranks again."""
-    await _call(crm, "MoveErpFieldItem",
-                {"ErpFieldId": field_id, "Direction": step, "ErpConnectionId": connection_id, "ErpActorType": erp_actor})
+    body = {"ErpFieldId": field_id, "Direction": step, "ErpConnectionId": connection_id, "ErpActorType": erp_actor}
+    await _call(crm, "MoveErpFieldItem", body)
 
 
 async def read_sync_config(

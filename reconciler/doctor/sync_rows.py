@@ -108,12 +108,14 @@ async def erp_tab_order_row(client: CrmClient) -> Check:
                      f"not checked: the sync configuration could not be read ({refusal(error)})")
     if first is None or mapping is None or not mapping.fields:
         why = "no ERP connection yet" if first is None else f"{first.name} has no ERP fields cached yet"
-        return Check("erp_tab_order", ERP_TAB_ORDER, "note", f"not checked: {why}; run doctor again after the first apply")
+        return Check("erp_tab_order", ERP_TAB_ORDER, "note",
+                     f"not checked: {why}; run doctor again after the first apply")
     where = f"the {len(mapping.fields)} {mapping.erp_actor} fields of {first.name}"
     try:
         ranks = await get_field_ranks(client, [f.id for f in mapping.fields])
     except RanksUnreadable as refused:
-        return Check("erp_tab_order", ERP_TAB_ORDER, "note", f"archive Dynamic refused: {refused}", TAB_ORDER_NOT_COMPARED)
+        return Check("erp_tab_order", ERP_TAB_ORDER, "note", f"archive Dynamic refused: {refused}",
+                     TAB_ORDER_NOT_COMPARED)
     except CrmError as error:
         return Check("erp_tab_order", ERP_TAB_ORDER, "fail", f"archive Dynamic: {refusal(error)}",
                      "plan reads it when a manifest sets erpTabOrder; try again later")
