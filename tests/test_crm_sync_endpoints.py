@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.crm import sync_endpoints
+from reconciler.crm import sync_endpoints, sync_wire
 from reconciler.crm.errors import CrmAuthError
 from reconciler.crm.sync_endpoints import (
     RanksUnreadable,
@@ -95,3 +95,12 @@ def test_a_refused_rank_read_is_reported_as_unreadable_with_the_crms_words(tmp_p
             assert await get_field_ranks(crm, []) == {}  # nothing to read: no request
 
     asyncio.run(go())
+
+
+def test_rank_rows_are_read_whichever_way_a_server_spells_them() -> None:
+    rows = [
+        {"PrimaryKey": "301", "EntityName": "erpfield", "erpfield.erpfield_id": 301, "erpfield.Rank": 2},
+        {"PrimaryKey": 302, "EntityName": "ErpField", "ERPFIELD.RANK": "0"},  # no id column; other case
+        {"PrimaryKey": "303", "erpfield.Rank": None},  # a field without a rank
+    ]
+    assert sync_wire.field_ranks(rows) == {301: 2, 302: 0, 303: None}

@@ -33,7 +33,8 @@ async def read_sync(client: CrmClient, live: Live, needs: Mapping[str, SyncNeeds
         return live
     wanted = [(c.id, needs[c.name]) for c in live.erp_connections if not c.deleted and c.name in needs]
     configs, ranks = await asyncio.gather(
-        asyncio.gather(*(read_sync_config(client, cid, n.actors, n.actors_with_defaults, n.actors_with_order) for cid, n in wanted)),
+        asyncio.gather(*(read_sync_config(client, cid, n.actors, n.actors_with_defaults, n.actors_with_order)
+                         for cid, n in wanted)),
         get_priority_ranks(client) if priority else _no_ranks(),
     )
     crm_lists = sorted({lm.crm_list for cfg in configs for lm in cfg.lists if lm.crm_list} - set(live.lists))
@@ -53,7 +54,8 @@ async def _no_ranks() -> dict[str, int]:
 
 async def read_all_sync(client: CrmClient, live: Live) -> Live:
     """Everything, for export: every actor type of every connection, with its defaults
-    and ERP-tab order, and the priority order. One GetErpSyncConnectionSummary per connection first."""
+    and ERP-tab order, and the priority order. One GetErpSyncConnectionSummary per
+    connection first."""
     alive = [c for c in live.erp_connections if not c.deleted]
     actor_types = await asyncio.gather(*(get_actor_types(client, c.id) for c in alive))
     needs = {c.name: SyncNeeds(types, types, types) for c, types in zip(alive, actor_types) if types}
