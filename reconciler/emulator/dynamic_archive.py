@@ -45,8 +45,12 @@ async def dynamic_rows(emu: Emulator, query: Mapping[str, str]) -> tuple[list[Ro
     terms = parse_filter(lookup(query, "$filter")[1] or "")
     table = same_base_table([*refs, *(t.ref for t in terms)])
 
+    key = table.columns[0]
+    keyed = [t for t in terms if t.ref.column is key]
+    keys = [v for v in keyed[0].values if type(v) is int] if keyed else None
+
     def read(conn: sqlite3.Connection) -> Sequence[Any]:
-        return table.rows(conn)
+        return table.rows(conn, keys)
 
     found = [row for row in await emu.read(read) if all(t.matches(row) for t in terms)]
     found.sort(key=table.key_of)

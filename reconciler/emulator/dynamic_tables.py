@@ -42,7 +42,8 @@ class DynamicTable:
     name: str  # the database name, lower case, as the dot syntax spells it
     doc: str  # the vendor document that lists its columns
     columns: tuple[DocColumn, ...]  # the primary key first
-    rows: Callable[[sqlite3.Connection], Sequence[Any]]  # in primary key order
+    # The rows in primary key order; only those with these primary keys when given.
+    rows: Callable[[sqlite3.Connection, Sequence[int] | None], Sequence[Any]]
 
     def column(self, name: str) -> DocColumn | None:
         return next((c for c in self.columns if c.name.lower() == name.lower()), None)
@@ -73,6 +74,22 @@ def _field(attr: str) -> Callable[[Any], Any]:
     return lambda row: getattr(row, attr)
 
 
+def _rows_of(store: Any) -> Callable[[sqlite3.Connection, Sequence[int] | None], Sequence[Any]]:
+    """Rows of a store table, narrowed in SQL to the given primary keys: a filter on the
+    key should not read the whole table (the client asks for a hundred fields at a time)."""
+    def rows(conn: sqlite3.Connection, keys: Sequence[int] | None) -> Sequence[Any]:
+        if keys is None:
+            return store.select(conn)
+        found: list[Any] = []
+        unique = sorted(set(keys))
+        for start in range(0, len(unique), 500):  # within SQLite's limit on bound parameters
+            chunk = unique[start : start + 500]
+            found += store.select(conn, f"{store.columns[0].name} IN ({', '.join('?' * len(chunk))})", chunk)
+        return found
+
+    return rows
+
+
 ERP_FIELD = DynamicTable(
     "erpfield",
     "docs/en/database/tables/erpfield.md",
@@ -101,7 +118,7 @@ ERP_FIELD = DynamicTable(
         DocColumn("MissingInERP", "bool", _field("missing_in_erp")),
         *_AUDIT_COLUMNS,
     ),
-    lambda conn: FIELDS.select(conn),
+    _rows_of(FIELDS),
 )
 
 ERP_CONNECTION_ACTOR_TYPE = DynamicTable(
@@ -115,7 +132,7 @@ ERP_CONNECTION_ACTOR_TYPE = DynamicTable(
         DocColumn("IsActive", "bool", _field("is_active")),
         *_AUDIT_COLUMNS,
     ),
-    lambda conn: ACTORS.select(conn),
+    _rows_of(ACTORS),
 )
 
 TABLES: dict[str, DynamicTable] = {t.name: t for t in (ERP_FIELD, ERP_CONNECTION_ACTOR_TYPE)}
