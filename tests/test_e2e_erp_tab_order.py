@@ -128,3 +128,20 @@ def test_a_crm_that_refuses_the_rank_read_gets_a_note_and_no_moves(workdir: Path
         assert ("ErpConnection/Visma Production: sync erpTabOrder is not compared and apply leaves the ERP-tab "
                 "order as it is: the CRM refused to read the rank") in planned.stdout
         assert "Access denied to archive provider Dynamic" in planned.stdout
+
+
+def test_moves_that_do_not_take_fail_the_connection_with_a_clear_reason(workdir: Path, tmp_path: Path) -> None:
+    recorder = Recorder()
+    ignoring = Interceptor({MOVE: (200, None)})  # a server that answers but does not move the field
+    with served_cli(tmp_path / "served.sqlite", lambda app: recorder.wrap(ignoring.wrap(app))) as cli:
+        result = cli("apply", "-f", "examples/", "--auto-approve")
+        assert result.exit_code == 1, result.output
+        assert "Traceback" not in result.output
+        [failed] = [line for line in result.stdout.splitlines() if line.lstrip().startswith("✗")]
+        assert "ErpConnection/Visma Production" in failed
+        assert ("the ERP-tab order of Customer is still not as the manifest says after 3 rounds of moves "
+                "(is something else moving fields?)") in failed
+        assert recorder.paths().count(MOVE) == 3  # one swap needed, tried once per round
+        # It stays inactive rather than being activated half-configured.
+        [production] = [c for c in cli.run_crm(lambda crm: crm.get_all_connections()) if c.name == "Visma Production"]
+        assert not production.active
