@@ -254,6 +254,25 @@ def test_connections_without_a_rank_are_a_note_saying_the_priority_is_not_compar
     assert rows["sync_endpoints"]["status"] == "pass"
 
 
+def test_a_list_that_names_no_connection_by_guid_is_not_taken_for_a_fresh_tenant(
+    intercepted: tuple[Cli, Interceptor],
+):
+    cli, interceptor = intercepted
+    assert cli("apply", "-f", "examples/", "--auto-approve").exit_code == 0
+    # Ranked items, but without the connection GUID in ExtraInfo: nothing to match them to.
+    interceptor.answers["/api/v1/MDOList/erpconnections"] = (200, [
+        {"Id": 1, "Name": "Visma Production", "ExtraInfo": "", "Rank": 1},
+        {"Id": 2, "Name": "Tripletex Norway", "ExtraInfo": "", "Rank": 2},
+    ])
+    code, rows, _ = doctor_json(cli)
+    assert code == 0, rows
+    row = rows["sync_priority"]
+    assert row["status"] == "note"
+    assert row["found"] == ("MDOList/erpconnections names none of the 3 ERP connections by its GUID (ExtraInfo), "
+                            "so it cannot tell which rank is whose")
+    assert row["fix"].startswith("plan cannot compare sync.priority here")
+
+
 def test_the_emulator_before_any_priority_order_was_saved_notes_that_it_is_not_compared(cli: Cli, workdir: Path):
     """The emulator gives Rank 0 until an order is saved: examples/ without sync.priority saves none."""
     manifest = workdir / "examples" / "connections.yaml"

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from conftest import Cli, served_cli
+from test_documented_api import Interceptor
 
 SAVE_ORDER = "/api/v1/Agents/ErpSync/SaveErpConnectionSyncPriorities"
 TOGGLE = "/api/v1/Agents/ErpSync/ToggleErpConnectionActive"
@@ -133,3 +134,19 @@ def test_a_failed_save_of_the_priority_order_leaves_the_connections_that_set_one
     live = {c.name: c for c in cli.run_crm(lambda crm: crm.get_all_connections())}
     assert live["Visma Production"].active is False
     assert live["Tripletex Norway"].active is False
+
+
+def test_a_crm_whose_list_names_no_connection_gets_a_note_not_a_change_on_every_run(
+    workdir: Path, tmp_path: Path,
+) -> None:
+    interceptor = Interceptor()
+    with served_cli(tmp_path / "served.sqlite", interceptor.wrap) as cli:
+        assert apply(cli).exit_code == 0
+        interceptor.answers["/api/v1/MDOList/erpconnections"] = (200, [
+            {"Id": 1, "Name": "Visma Production", "ExtraInfo": "", "Rank": 2},
+            {"Id": 2, "Name": "Tripletex Norway", "ExtraInfo": "", "Rank": 1},
+        ])
+        planned = cli("plan", "-f", "examples/", "--detailed-exitcode")
+        assert planned.exit_code == 0, planned.output
+        assert ("note: sync priority is not compared: the CRM reports no sync priority order for these connections "
+                "(MDOList erpconnections gives none a Rank, or does not name them by GUID)") in planned.stdout

@@ -37,12 +37,7 @@ async def sync_priority_row(client: CrmClient) -> Check:
             "must be allowed to read it",
         )
     if not ranks:
-        return Check(
-            "sync_priority", SYNC_PRIORITY, "note",
-            "no ERP connections yet, so it cannot tell whether this CRM reports the order (Rank); "
-            "run doctor again after the first apply",
-            "if it does not, " + NOT_COMPARED,
-        )
+        return await _no_named_items(client)
     ranked = sum(1 for rank in ranks.values() if rank > 0)
     if ranked:
         return Check(
@@ -55,6 +50,28 @@ async def sync_priority_row(client: CrmClient) -> Check:
         f"MDOList/erpconnections gives no Rank for any of its {len(ranks)} ERP connections "
         "(no order was ever saved, or this CRM does not report it)",
         NOT_COMPARED,
+    )
+
+
+async def _no_named_items(client: CrmClient) -> Check:
+    """The list names no connection (by its GUID in ExtraInfo): a fresh tenant, or a CRM
+    whose list does not carry the GUID - then plan cannot tell whose rank is whose."""
+    try:
+        count = len(await client.get_all_connections(include_deleted=False, with_config=False))
+    except CrmError:
+        count = 0  # the ErpSync rows say why; this row cannot tell more
+    if count:
+        return Check(
+            "sync_priority", SYNC_PRIORITY, "note",
+            f"MDOList/erpconnections names none of the {count} ERP connections by its GUID (ExtraInfo), "
+            "so it cannot tell which rank is whose",
+            NOT_COMPARED,
+        )
+    return Check(
+        "sync_priority", SYNC_PRIORITY, "note",
+        "no ERP connections yet, so it cannot tell whether this CRM reports the order (Rank); "
+        "run doctor again after the first apply",
+        "if it does not, " + NOT_COMPARED,
     )
 
 

@@ -17,7 +17,8 @@ class Priorities:
             and r.manifest.spec.sync.priority is not None
         )
         self.wanted = {name: position for position, (_, name) in enumerate(managed, start=1)}
-        # No rank at all: the CRM does not report the order (MDOList erpconnections without Rank).
+        # No rank at all: the CRM does not report the order (MDOList erpconnections without
+        # Rank, or without the GUIDs that say whose rank it is).
         self.readable = any(rank > 0 for rank in live.sync_priority.values())
         ranked = sorted(
             (live.sync_priority.get(c.id, 0), c.name) for c in live.erp_connections
@@ -35,6 +36,7 @@ class Priorities:
 
     def note(self) -> str | None:
         if self.wanted and not self.readable:
-            return ("sync priority is not compared: the CRM reports no sync priority order "
-                    "(MDOList erpconnections has no Rank); apply sends the order when it changes sync configuration")
+            return ("sync priority is not compared: the CRM reports no sync priority order for these connections "
+                    "(MDOList erpconnections gives none a Rank, or does not name them by GUID); apply sends the "
+                    "order when it changes sync configuration")
         return None
