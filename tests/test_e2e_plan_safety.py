@@ -182,6 +182,12 @@ def test_a_saved_plan_survives_moved_manifests_and_names_what_changed(cli: Cli, 
     (workdir / "examples").rename(workdir / "moved")
     (workdir / "moved" / "connections.yaml").rename(workdir / "moved" / "all.yaml")
 
+    # Without -f, apply says where the plan's manifests were and how to point at them.
+    lost = cli("apply", "plan.json")
+    assert lost.exit_code == 1
+    assert f"error: the saved plan was made from examples/, which is not here ({workdir})" in lost.stderr
+    assert "reconcile apply plan.json -f NEW/PLACE" in lost.stderr
+
     manifest = workdir / "moved" / "all.yaml"
     original = manifest.read_text()
     manifest.write_text(original.replace("description: Norwegian subsidiary", "description: Norway"))

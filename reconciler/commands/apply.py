@@ -100,6 +100,8 @@ def apply(
     target = targets[0] if targets else None
     check_writable({"--report": report_path, "--junit-xml": junit_xml})
     saved = load_saved_plan(plan_file) if plan_file is not None else None
+    if saved is not None and not paths:
+        _check_saved_manifests_are_here(saved, plan_file)
     paths, options, test_mode = _plan_inputs(saved, paths, test_mode, (max_deletes, allow_deletes, allow_empty))
     selection = choose_target(target, url, insecure=insecure)
     desired = load_desired(paths, variables=selection.vars)
@@ -182,6 +184,20 @@ def _plan_inputs(
     if problems:
         raise DiagnosticError(problems)
     return _as_saved(saved, paths)
+
+
+def _check_saved_manifests_are_here(saved: JsonPlan, plan_file: Path | None) -> None:
+    """The saved plan names its manifests as plan was given them (relative paths);
+    say what to do when they are not where this apply runs."""
+    if saved.request is None:
+        return  # load_saved_plan refuses such a plan with its own message
+    missing = [p for p in saved.request.manifests if not Path(p).exists()]
+    if missing:
+        raise DiagnosticError([Diagnostic(
+            f"the saved plan was made from {', '.join(missing)}, which is not here ({Path.cwd()})",
+            hint=f"run apply in the directory plan ran in, or say where the manifests are now: "
+                 f"reconcile apply {plan_file} -f NEW/PLACE",
+        )])
 
 
 def _as_saved(saved: JsonPlan, paths: Sequence[str]) -> tuple[Sequence[str], PlanOptions, TestMode]:
