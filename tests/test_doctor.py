@@ -233,18 +233,25 @@ def test_a_fresh_tenant_notes_what_it_cannot_tell_yet_and_still_exits_0(canary_s
     assert "8 passed, 3 notes, 0 failed, 0 not checked.\nThis target is ready for reconcile plan." in text.stdout
 
 
+def rows_after_apply_with_erpconnections(
+    cli: Cli, interceptor: Interceptor, items: list[dict[str, object]],
+) -> dict[str, dict[str, str]]:
+    """Doctor's rows (exit 0) after applying examples/, with MDOList/erpconnections answered by `items`."""
+    assert cli("apply", "-f", "examples/", "--auto-approve").exit_code == 0
+    interceptor.answers["/api/v1/MDOList/erpconnections"] = (200, items)
+    code, rows, _ = doctor_json(cli)
+    assert code == 0, rows
+    return rows
+
+
 def test_connections_without_a_rank_are_a_note_saying_the_priority_is_not_compared(
     intercepted: tuple[Cli, Interceptor],
 ):
-    cli, interceptor = intercepted
-    assert cli("apply", "-f", "examples/", "--auto-approve").exit_code == 0
     # A tenant whose erpconnections list has no Rank (MDO items carry Rank 0 when not ranked).
-    interceptor.answers["/api/v1/MDOList/erpconnections"] = (200, [
+    rows = rows_after_apply_with_erpconnections(*intercepted, [
         {"Id": 1, "Name": "Visma.net", "ExtraInfo": "6f1c9a52-0000-4000-8000-000000000001", "Rank": 0},
         {"Id": 2, "Name": "Tripletex", "ExtraInfo": "6f1c9a52-0000-4000-8000-000000000002", "Rank": 0},
     ])
-    code, rows, _ = doctor_json(cli)
-    assert code == 0, rows
     row = rows["sync_priority"]
     assert row["status"] == "note"
     assert row["found"] == ("MDOList/erpconnections gives no Rank for any of its 2 ERP connections "
@@ -257,15 +264,11 @@ def test_connections_without_a_rank_are_a_note_saying_the_priority_is_not_compar
 def test_a_list_that_names_no_connection_by_guid_is_not_taken_for_a_fresh_tenant(
     intercepted: tuple[Cli, Interceptor],
 ):
-    cli, interceptor = intercepted
-    assert cli("apply", "-f", "examples/", "--auto-approve").exit_code == 0
     # Ranked items, but without the connection GUID in ExtraInfo: nothing to match them to.
-    interceptor.answers["/api/v1/MDOList/erpconnections"] = (200, [
+    rows = rows_after_apply_with_erpconnections(*intercepted, [
         {"Id": 1, "Name": "Visma Production", "ExtraInfo": "", "Rank": 1},
         {"Id": 2, "Name": "Tripletex Norway", "ExtraInfo": "", "Rank": 2},
     ])
-    code, rows, _ = doctor_json(cli)
-    assert code == 0, rows
     row = rows["sync_priority"]
     assert row["status"] == "note"
     assert row["found"] == ("MDOList/erpconnections names none of the 3 ERP connections by its GUID (ExtraInfo), "
